@@ -1,0 +1,85 @@
+"""The `embedlab` command. Each subcommand imports what it needs when it runs,
+so `embedlab --help` and `embedlab hint` never pay for importing TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from embedlab.errors import EmbedlabError
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from embedlab.prepare import prepare
+
+    manifest = prepare(
+        source=None if args.source is None else Path(args.source),
+        out=Path(args.out),
+        force=args.force,
+        strict_utf8=args.strict_utf8,
+        show_progress=not args.quiet,
+    )
+    for warning in manifest.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    state = "up to date" if manifest.get("up_to_date") else "written"
+    for split, entry in manifest["splits"].items():
+        print(
+            f"{Path(args.out) / entry['file']}: {entry['records']:,} records "
+            f"({entry['labels']['positive']:,} positive, {entry['labels']['negative']:,} negative), "
+            f"{entry['bytes'] / 1e6:.1f} MB, {state}"
+        )
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from embedlab.inspect_records import format_summary, summarize
+
+    print(format_summary(summarize(args.path)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="embedlab",
+        description="Sparse data and embeddings: the IMDB sentiment course, its data and its autograder.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    prepare = commands.add_parser("prepare", help="build tfrecords/train.tfrecord and test.tfrecord from the IMDB reviews")
+    prepare.add_argument("--source", metavar="PATH",
+                         help="aclImdb_v1.tar.gz (or the labeled-only copy) or an unpacked aclImdb/ folder; "
+                              "default: download through tensorflow-datasets")
+    prepare.add_argument("--out", default="tfrecords", metavar="DIR", help="output folder (default: tfrecords)")
+    prepare.add_argument("--force", action="store_true", help="rebuild even if the folder is up to date")
+    prepare.add_argument("--strict-utf8", action="store_true",
+                         help="fail on a review whose bytes are not UTF-8 instead of replacing them")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bars")
+    prepare.set_defaults(run=_prepare)
+
+    inspect = commands.add_parser("inspect", help="summarize a TFRecord file in the course schema")
+    inspect.add_argument("path", help="a .tfrecord file (ours or the crash course's originals)")
+    inspect.set_defaults(run=_inspect)
+
+    from embedlab import course_cli
+
+    course_cli.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except EmbedlabError as error:
+        print(f"embedlab {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"embedlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""The one exception type that the command line turns into a one-line error."""
+
+
+class EmbedlabError(Exception):
+    """A problem with the user's input, reported as one line and exit status 1.
+
+    The message names the thing (a path, a record, an exercise) and what is
+    wrong with it, e.g. ``data.tar.gz: not a gzip or tar archive``.
+    """

@@ -1,0 +1,155 @@
+"""The course's TFRecord schema: writing it, checking it, and reading it.
+
+Each record is a ``tf.train.Example`` with two features, as in the crash
+course's ``train.tfrecord`` and ``test.tfrecord``:
+
+* ``terms``: a bytes list, one UTF-8 token per entry (any length, even 0);
+* ``labels``: a float list with exactly one value, 1.0 for a positive review
+  and 0.0 for a negative one.
+
+`read_dataset` turns such files (ours, or the course's originals) into
+batches of ``({"terms": <tf.RaggedTensor of strings, shape [batch, None]>},
+<float32 labels, shape [batch, 1]>)``. Its ragged row splits are int64,
+because Keras' `StringLookup` in ``count`` mode fails on int32 ones.
+
+TensorFlow is imported inside the functions, so importing this module is free.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from embedlab.errors import EmbedlabError
+
+TERMS = "terms"
+LABELS = "labels"
+
+
+def feature_spec():
+    import tensorflow as tf
+
+    return {
+        TERMS: tf.io.RaggedFeature(dtype=tf.string, row_splits_dtype=tf.int64),
+        LABELS: tf.io.FixedLenFeature(shape=[1], dtype=tf.float32),
+    }
+
+
+def serialize(terms: Sequence[str], label: float) -> bytes:
+    """One review as a serialized ``tf.train.Example`` (deterministic bytes)."""
+    import tensorflow as tf
+
+    example = tf.train.Example()
+    features = example.features.feature
+    features[TERMS].bytes_list.value.extend(term.encode("utf-8") for term in terms)
+    features[LABELS].float_list.value.append(float(label))
+    return example.SerializeToString(deterministic=True)
+
+
+def write_records(path: Path, records: Iterable[bytes]) -> int:
+    """Write serialized examples to ``path``; returns how many were written."""
+    import tensorflow as tf
+
+    count = 0
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in records:
+            writer.write(record)
+            count += 1
+    return count
+
+
+def resolve_files(file_pattern: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """Expand a path, a glob or a list of them; every match must be a file."""
+    import glob
+
+    patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else list(file_pattern)
+    files: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(str(pattern)))
+        if not matches:
+            raise EmbedlabError(f"{pattern}: no such file (run `embedlab prepare` to build the TFRecords)")
+        for match in matches:
+            if not os.path.isfile(match):
+                raise EmbedlabError(f"{match}: not a file")
+        files.extend(matches)
+    return files
+
+
+def check_schema(path: str | os.PathLike) -> None:
+    """Raise `EmbedlabError` unless the file's first record has the course schema."""
+    import tensorflow as tf
+
+    try:
+        first = next(iter(tf.data.TFRecordDataset(str(path)).take(1)), None)
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
+        raise EmbedlabError(f"{path}: not a TFRecord file, or a corrupt one ({_first_line(error)})") from None
+    if first is None:
+        raise EmbedlabError(f"{path}: holds no records")
+    try:
+        example = tf.train.Example.FromString(first.numpy())
+    except Exception:  # noqa: BLE001 - protobuf's DecodeError is not exported stably
+        raise EmbedlabError(f"{path}: records are not tf.train.Example protos") from None
+    features = example.features.feature
+    problems = []
+    if TERMS not in features or features[TERMS].WhichOneof("kind") not in ("bytes_list", None):
+        problems.append("'terms' must be a bytes list")
+    if LABELS not in features or features[LABELS].WhichOneof("kind") != "float_list":
+        problems.append("'labels' must be a float list")
+    elif len(features[LABELS].float_list.value) != 1:
+        problems.append(f"'labels' must hold one value, found {len(features[LABELS].float_list.value)}")
+    if problems:
+        found = ", ".join(f"{name}: {features[name].WhichOneof('kind')}" for name in sorted(features)) or "none"
+        raise EmbedlabError(f"{path}: wrong schema: {'; '.join(problems)} (features found: {found})")
+
+
+def read_dataset(
+    file_pattern,
+    batch_size: int = 25,
+    shuffle: bool = False,
+    seed: int | None = None,
+    num_epochs: int | None = 1,
+    shuffle_buffer: int = 25_000,
+):
+    """Batches of ``({"terms": ragged strings}, labels)`` from course TFRecords.
+
+    Args:
+        file_pattern: a path, a glob, or a list of them.
+        batch_size: reviews per batch (the course used 25).
+        shuffle: shuffle reviews (reshuffled each epoch) with ``seed``.
+        num_epochs: how many passes; ``None`` repeats forever.
+
+    Raises:
+        EmbedlabError: a file is missing or does not have the course schema.
+        ValueError: a bad argument.
+    """
+    import tensorflow as tf
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    files = resolve_files(file_pattern)
+    for path in files:
+        check_schema(path)
+    spec = feature_spec()
+    dataset = tf.data.TFRecordDataset(files, num_parallel_reads=min(len(files), 4) or None)
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.repeat(num_epochs)
+    # Batch the serialized protos first: one vectorized parse per batch is
+    # far faster than parsing review by review.
+    dataset = dataset.batch(batch_size)
+    dataset = dataset.map(
+        lambda serialized: _split(tf.io.parse_example(serialized, spec)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _split(parsed):
+    return {TERMS: parsed[TERMS]}, parsed[LABELS]
+
+
+def _first_line(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
