@@ -1,0 +1,108 @@
+"""The boundary between the grader and a submission's code.
+
+`collect(exercise_id, module_path, data_dir, seed)` loads one exercise module
+of a submission, calls it the way the exercise's docstring specifies, trains
+what needs training with the grader's own pipeline and budget, and returns
+**plain data only**: numbers, strings, lists, dicts and numpy arrays of
+numbers. The tests in ``tests/grading/`` judge that data; they never touch the
+student's objects. That is what lets `collect` run in this process (a
+student's local run) or in an isolated worker process (`embedlab grade`)
+without a change to the tests.
+
+Every step that calls student code is recorded separately: a step that
+raises leaves an entry in ``result["errors"]`` and the others still run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from embedlab import manifest
+
+DEFAULT_SEED = 20111  # any fixed number: the same submission, the same score
+
+
+class Collection:
+    """What one exercise's collector gathers, step by step."""
+
+    def __init__(self, exercise_id: str, module_path: Path, data_dir: Path, seed: int, out_dir: Path | None):
+        self.exercise = manifest.get(exercise_id)
+        self.module_path = Path(module_path)
+        self.data_dir = Path(data_dir)
+        self.seed = seed
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.result: dict[str, Any] = {"exercise": self.exercise.id, "errors": {}, "seconds": {}}
+        self.module = None
+
+    def step(self, name: str, function: Callable, *args, **kwargs):
+        """Run `function`; on failure record why under `name` and return None."""
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - any failure of student code is a result
+            self.result["errors"][name] = describe_error(error, self.module_path)
+            return None
+        finally:
+            self.result["seconds"][name] = round(time.perf_counter() - started, 3)
+
+    def load(self) -> bool:
+        if not self.module_path.is_file():
+            self.result["errors"]["import"] = f"{self.module_path}: no such file"
+            return False
+        self.module = self.step("import", load_module, self.module_path)
+        return self.module is not None
+
+    def function(self, name: str) -> Callable | None:
+        """The submission's function `name`, or None (recorded) if it has none."""
+        candidate = getattr(self.module, name, None)
+        if not callable(candidate):
+            self.result["errors"][name] = f"{self.module_path.name} defines no function {name}()"
+            return None
+        return candidate
+
+
+def describe_error(error: BaseException, module_path: Path) -> str:
+    """One line: the exception, and the student's line that raised it."""
+    message = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
+    where = [
+        frame for frame in traceback.extract_tb(error.__traceback__)
+        if Path(frame.filename).resolve() == Path(module_path).resolve()
+    ]
+    if where:
+        text += f" (at {Path(module_path).name} line {where[-1].lineno}, in {where[-1].name})"
+    return text
+
+
+def load_module(path: Path):
+    """Import a submission's module from its file, under a private name."""
+    path = Path(path).resolve()
+    folder = str(path.parent)
+    # Appended, not prepended: a submission's file named like a library
+    # (numpy.py, keras.py) must not shadow the real one.
+    if folder not in sys.path:
+        sys.path.append(folder)
+    name = f"embedlab_submission_{abs(hash(folder))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def collect(exercise_id: str, module_path, data_dir, seed: int = DEFAULT_SEED, out_dir=None) -> dict:
+    """Run one exercise of a submission and return plain data about it."""
+    from embedlab import collectors
+
+    collection = Collection(exercise_id, Path(module_path), Path(data_dir), seed, out_dir)
+    collectors.COLLECTORS[collection.exercise.id](collection)
+    return collection.result
