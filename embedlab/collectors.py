@@ -433,24 +433,20 @@ def collect_plot(c: Collection) -> None:
 
 
 def collect_bigger(c: Collection) -> None:
-    import keras
-
     from embedlab import records
 
     train = grading_data.train_file(c.data_dir)
     max_terms = 20_000
-    # Keras' own frequency-ranked vocabulary, to compare with.
-    terms_only = records.read_dataset(train, batch_size=1000).map(lambda features, labels: features["terms"])
-    reference = keras.layers.StringLookup(max_tokens=max_terms + 1)
-    reference.adapt(terms_only)
-    reference_vocabulary = reference.get_vocabulary()[1:]
+    # Measure every term's count first: the grader's figure to compare with.
     counts: dict[str, int] = {}
-    for batch in terms_only:
-        words, numbers = np.unique(batch.flat_values.numpy(), return_counts=True)
-        for word, number in zip(words, numbers):
-            key = word.decode("utf-8")
-            counts[key] = counts.get(key, 0) + int(number)
-    c.result["reference_vocabulary"] = reference_vocabulary
+    for features, _ in records.read_dataset(train, batch_size=1000):
+        words, numbers = np.unique(features["terms"].flat_values.numpy(), return_counts=True)
+        for word, number in zip(words.tolist(), numbers.tolist()):
+            counts[word] = counts.get(word, 0) + number
+    ranked = sorted(counts.values(), reverse=True)
+    cut = ranked[min(max_terms, len(ranked)) - 1]
+    c.result["cut"] = {"max_terms": max_terms, "count_at_cut": cut,
+                       "terms_above_cut": sum(1 for value in ranked if value > cut), "distinct_terms": len(ranked)}
 
     if not c.load():
         return
@@ -464,7 +460,7 @@ def collect_bigger(c: Collection) -> None:
         return
     vocabulary = [str(term) for term in vocabulary]
     c.result["vocabulary"] = vocabulary
-    c.result["vocabulary_counts"] = [counts.get(term, 0) for term in vocabulary]
+    c.result["vocabulary_counts"] = [counts.get(term.encode("utf-8"), 0) for term in vocabulary]
     model = _build(c, "build_bigger_model", list(vocabulary))
     if model is not None:
         _train_and_predict(c, model)

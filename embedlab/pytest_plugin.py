@@ -120,16 +120,18 @@ class Collected:
         """The value collected under `key`; fails the test, saying why, if it is missing."""
         if key in self.data and self.data[key] is not None:
             return self.data[key]
-        reasons = [f"{step}: {self.errors[step]}" for step in (*steps, key) if step in self.errors]
-        reasons = reasons or [f"{step}: {message}" for step, message in self.errors.items()][:3]
-        reason = "; ".join(reasons) or "it did not run"
-        not_done = any("NotImplementedError" in message for message in self.errors.values())
-        advice = (
-            f"This exercise is not done yet: start with the docstring of {self.where()} ('What to build') "
-            f"and `embedlab hint {self.exercise.number}`."
-            if not_done else
-            f"Reread 'What to build' in the docstring of {self.where()}; `embedlab hint {self.exercise.number}` helps."
-        )
+        relevant = [step for step in (*steps, key) if step in self.errors] or list(self.errors)[:3]
+        not_done = [step for step in relevant if self.errors[step].startswith("NotImplementedError")]
+        if not_done:
+            # The stub's own message is long; its location is what helps.
+            where = self.errors[not_done[0]].partition(" (at ")[2].rstrip(")")
+            pytest.fail(
+                f"{self.where()}: not done yet ({where or not_done[0]} raises NotImplementedError). Start with "
+                f"the module docstring ('What to build') and `embedlab hint {self.exercise.number}`.",
+                pytrace=False)
+        reason = "; ".join(f"{step}: {self.errors[step]}" for step in relevant) or "it did not run"
+        advice = (f"Reread 'What to build' in the docstring of {self.where()}; "
+                  f"`embedlab hint {self.exercise.number}` helps.")
         pytest.fail(f"{self.where()}: no result for '{key}' ({reason}). {advice}", pytrace=False)
 
 
