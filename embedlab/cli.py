@@ -24,7 +24,10 @@ def _prepare(args: argparse.Namespace) -> int:
     for warning in manifest.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     state = "up to date" if manifest.get("up_to_date") else "written"
-    for split, entry in manifest["splits"].items():
+    from embedlab.sources import SPLITS
+
+    for split in SPLITS:  # not the manifest's order: its keys are sorted
+        entry = manifest["splits"][split]
         print(
             f"{Path(args.out) / entry['file']}: {entry['records']:,} records "
             f"({entry['labels']['positive']:,} positive, {entry['labels']['negative']:,} negative), "

@@ -5,14 +5,18 @@ Output, in ``--out`` (default ``tfrecords/``):
 * ``train.tfrecord`` and ``test.tfrecord``, 25,000 records each, in the schema
   of `embedlab.records`, ordered by (review number, label) so that positive
   and negative reviews alternate and the same input always gives the same
-  bytes;
+  bytes, whatever order the archive or folder lists its files in;
 * ``manifest.json``: counts per split and label, the source, the tokenizer
   version, and each file's size and sha256.
 
 Files are written under temporary names and renamed into place, the manifest
-last, so an interrupted run never leaves a file that a later step would take
-for finished data. A folder whose manifest matches the source, the tokenizer
+last (after removing the old one), so an interrupted or failed run never
+leaves a half-written file, nor a folder whose manifest vouches for files it
+did not describe. A folder whose manifest matches the source, the tokenizer
 version and the files' checksums is up to date and is left alone.
+
+Input is read and checked completely before TensorFlow is imported: bad input
+fails in seconds, and nothing is created for it (not even ``--out``).
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from embedlab import sources, tokenizer
+from embedlab import __version__, sources, tokenizer
 from embedlab.errors import EmbedlabError
 
 MANIFEST = "manifest.json"
 EXPECTED_PER_SPLIT = 25_000
+_PARTIAL = ".partial-"
 
 
 def sha256_of(path: Path) -> str:
@@ -45,18 +50,23 @@ def describe_source(source: Path | None) -> dict:
         return {"kind": "tensorflow-datasets", "name": "imdb_reviews"}
     if not source.exists():
         raise EmbedlabError(f"{source}: no such file or folder")
+    if source.is_dir():
+        return {"kind": "folder", "path": str(source.resolve()), "fingerprint": sources.folder_fingerprint(source)}
     stat = source.stat()
-    kind = "folder" if source.is_dir() else "archive"
-    return {"kind": kind, "path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"kind": "archive", "path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def is_up_to_date(out: Path, source_description: dict) -> bool:
+def is_up_to_date(out: Path, source_description: dict, strict_utf8: bool = False) -> bool:
     try:
         manifest = json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
+    if not isinstance(manifest, dict):
+        return False
     if manifest.get("source") != source_description or manifest.get("tokenizer_version") != tokenizer.TOKENIZER_VERSION:
         return False
+    if strict_utf8 and manifest.get("non_utf8_reviews"):
+        return False  # the data holds replaced bytes that --strict-utf8 must report
     for split in sources.SPLITS:
         entry = manifest.get("splits", {}).get(split, {})
         path = out / entry.get("file", f"{split}.tfrecord")
@@ -66,12 +76,20 @@ def is_up_to_date(out: Path, source_description: dict) -> bool:
 
 
 def check_writable(out: Path) -> None:
+    """Fail before the long read if ``out`` cannot be written; creates nothing."""
+    existing = out
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing == out and not out.is_dir():
+        raise EmbedlabError(f"{out}: output folder is a file")
+    if not existing.is_dir():
+        raise EmbedlabError(f"{out}: output folder cannot be created ({existing} is a file)")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".embedlab-write-test-"):
             pass
     except OSError as error:
-        raise EmbedlabError(f"{out}: output folder is not writable ({error.strerror or error})") from None
+        where = "output folder is not writable" if existing == out else f"cannot write in {existing}"
+        raise EmbedlabError(f"{out}: {where} ({error.strerror or error})") from None
 
 
 def prepare(
@@ -82,26 +100,27 @@ def prepare(
     tfds_data_dir: Path | None = None,
     show_progress: bool = True,
 ) -> dict:
-    """Build ``train.tfrecord``/``test.tfrecord`` in ``out``; returns the manifest."""
+    """Build ``train.tfrecord``/``test.tfrecord`` in ``out``; returns the manifest.
+
+    ``show_progress`` shows progress bars on a terminal (never in a log file).
+    """
     description = describe_source(source)
-    if not force and is_up_to_date(out, description):
+    if not force and is_up_to_date(out, description, strict_utf8):
         manifest = json.loads((out / MANIFEST).read_text())
         manifest["up_to_date"] = True
         return manifest
     check_writable(out)
 
-    import threading
-
     from tqdm import tqdm
 
-    # Importing TensorFlow takes seconds; do it while the archive is read.
-    importer = threading.Thread(target=_import_tensorflow, daemon=True)
-    importer.start()
-
+    # None: tqdm shows the bar only on a terminal.
+    disable = None if show_progress else True
     report = sources.DecodeReport(strict=strict_utf8)
-    by_split: dict[str, list[tuple[int, float, list[str]]]] = {split: [] for split in sources.SPLITS}
+    # Each review's terms joined by "\n" (no term holds white space): a list
+    # of 12 million small strings would take over a gigabyte.
+    by_split: dict[str, list[tuple[int, float, str, int]]] = {split: [] for split in sources.SPLITS}
     with tqdm(total=2 * EXPECTED_PER_SPLIT, desc="reading reviews", unit=" reviews",
-              disable=not show_progress, file=sys.stderr) as bar:
+              disable=disable, file=sys.stderr) as bar:
         if source is None:
             reviews = sources.read_tfds(tfds_data_dir, report, bar.update)
         elif source.is_dir():
@@ -109,55 +128,116 @@ def prepare(
         else:
             reviews = sources.read_archive(source, report, bar.update)
         for review in reviews:
-            by_split[review.split].append((review.review_id, review.label, tokenizer.tokenize(review.text)))
+            terms = tokenizer.tokenize(review.text)
+            by_split[review.split].append((review.review_id, review.label, "\n".join(terms), len(terms)))
 
-    importer.join()
+    # Only now: TensorFlow takes seconds to import, and importing it in a
+    # thread while reading made both slower (they compete for the GIL).
+    import tensorflow as tf
+
     from embedlab import records
 
     manifest = {
         "format": "embedlab course TFRecords (tf.train.Example: terms bytes list, labels float list)",
         "source": description,
         "tokenizer_version": tokenizer.TOKENIZER_VERSION,
+        "embedlab_version": __version__,
         "non_utf8_reviews": len(report.replaced),
         "splits": {},
     }
+    created = _make_folders(out)
+    _remove_stale_partials(out)
     partials: list[Path] = []
+    finished = False
     try:
         for split in sources.SPLITS:
+            # Sources refuse duplicate reviews, so (number, label) is a total order.
             rows = sorted(by_split[split], key=lambda row: (row[0], row[1]))
             final = out / f"{split}.tfrecord"
-            partial = out / f".{split}.tfrecord.partial-{os.getpid()}"
+            partial = out / f".{final.name}{_PARTIAL}{os.getpid()}"
             partials.append(partial)
-            serialized = (records.serialize(terms, label) for _, label, terms in rows)
+            serialized = (records.serialize(joined.split("\n") if joined else [], label)
+                          for _, label, joined, _ in rows)
             with tqdm(total=len(rows), desc=f"writing {final.name}", unit=" records",
-                      disable=not show_progress, file=sys.stderr) as bar:
+                      disable=disable, file=sys.stderr) as bar:
                 count = records.write_records(partial, _counting(serialized, bar))
-            positives = sum(1 for _, label, _ in rows if label == 1.0)
+            positives = sum(1 for _, label, _, _ in rows if label == 1.0)
             manifest["splits"][split] = {
                 "file": final.name,
                 "records": count,
                 "labels": {"positive": positives, "negative": count - positives},
-                "tokens": sum(len(terms) for _, _, terms in rows),
+                "tokens": sum(row[3] for row in rows),
                 "bytes": partial.stat().st_size,
                 "sha256": sha256_of(partial),
             }
-        for split, partial in zip(sources.SPLITS, partials):
-            os.replace(partial, out / f"{split}.tfrecord")
-        manifest_partial = out / f".{MANIFEST}.partial-{os.getpid()}"
+        manifest_partial = out / f".{MANIFEST}{_PARTIAL}{os.getpid()}"
         partials.append(manifest_partial)
         manifest_partial.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        # The old manifest goes first: until the new one is in place the
+        # folder is not up to date, whichever files were already renamed.
+        (out / MANIFEST).unlink(missing_ok=True)
+        for split, partial in zip(sources.SPLITS, partials):
+            os.replace(partial, out / f"{split}.tfrecord")
         os.replace(manifest_partial, out / MANIFEST)
+        finished = True
+    except (OSError, tf.errors.OpError) as error:
+        raise EmbedlabError(f"{out}: could not write the records ({_reason(error)})") from None
     finally:
         for partial in partials:
             partial.unlink(missing_ok=True)
+        if not finished:
+            _remove_empty(created)
     manifest["warnings"] = [
         f"{origin}: bytes that are not UTF-8, replaced with U+FFFD" for origin in report.replaced[:5]
     ] + ([f"... and {len(report.replaced) - 5} more such reviews"] if len(report.replaced) > 5 else [])
     return manifest
 
 
-def _import_tensorflow() -> None:
-    import tensorflow  # noqa: F401
+def _make_folders(out: Path) -> list[Path]:
+    """Create ``out`` and missing parents; returns those created, outermost first."""
+    missing = []
+    folder = out
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EmbedlabError(f"{out}: cannot create the output folder ({error.strerror or error})") from None
+    return missing[::-1]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (someone else wrote there): keep it and its parents
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Delete temporary files left by runs that were killed (their process is gone)."""
+    for partial in out.glob(f".*{_PARTIAL}*"):
+        pid = partial.name.rpartition(_PARTIAL)[2]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            partial.unlink(missing_ok=True)
+
+
+def _process_exists(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # os.kill there would terminate the process, not probe it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but belongs to someone else
+    return True
+
+
+def _reason(error: BaseException) -> str:
+    text = (getattr(error, "message", None) or str(error)).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def _counting(items, bar):

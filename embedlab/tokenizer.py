@@ -7,20 +7,25 @@ Rules, applied in order:
 
 1. Lowercase the whole text (Unicode-aware ``str.lower``).
 2. Replace HTML line breaks (``<br />``, ``<br/>``, ``<br>``, any case and
-   spacing) by a space: the IMDB reviews are scraped HTML.
+   spacing) by a space: the IMDB reviews are scraped HTML. No other markup is
+   treated specially (``<i>`` gives the word ``i``).
 3. Emit tokens left to right:
 
-   * a *word* is a run of letters and digits (any script; ``_`` is not a
-     letter). Apostrophes *inside* a word stay in it, so ``don't``,
+   * a *word* is a run of letters and digits (any script, including digits
+     such as ``½`` or ``²``; ``_`` is not a letter, so ``snake_case`` is two
+     words). Apostrophes *inside* a word stay in it, so ``don't``,
      ``director's`` and ``rock'n'roll`` are one token each; an apostrophe at
-     the start or end of a word (quotes like ``'bad'``) is dropped. Both the
-     ASCII apostrophe and the typographic one (U+2019) count, and the latter
-     is stored as ASCII ``'``;
+     the start or end of a word (quotes like ``'bad'``) is dropped, and two
+     in a row split the word. Both the ASCII apostrophe and the typographic
+     one (U+2019) count, and the latter is stored as ASCII ``'``; other
+     quote marks (U+2018, backtick) separate words;
    * ``.``, ``!`` and ``?`` are tokens of their own, one per character
-     (``!!!`` gives three ``!``), because three of the course's 50
-     informative terms are punctuation;
-   * everything else (other punctuation, symbols, white space) separates
-     tokens and is dropped.
+     (``!!!`` gives three ``!``, ``3.5`` gives ``3 . 5``), because three of
+     the course's 50 informative terms are punctuation. Look-alikes such as
+     the ellipsis ``…`` or full-width ``！`` are not these characters;
+   * everything else (other punctuation, symbols, white space, control
+     characters, and combining marks, which is why text should be in NFC
+     form, as all IMDB reviews are) separates tokens and is dropped.
 
 >>> tokenize("This movie was GREAT!<br /><br />I'd see it again... 10/10")
 ['this', 'movie', 'was', 'great', '!', "i'd", 'see', 'it', 'again', '.', '.', '.', '10', '10']
@@ -37,9 +42,12 @@ TOKENIZER_VERSION = "1"
 
 _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.!?]")
+# The same rule for lowercased ASCII text, where a letter or digit is exactly
+# [a-z0-9]; about a fifth faster, and most reviews are ASCII.
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?]")
 
 
 def tokenize(text: str) -> list[str]:
     """Split a review's text into terms by the rules in this module's docstring."""
     text = _LINE_BREAK.sub(" ", text.lower()).replace("\u2019", "'")
-    return _TOKEN.findall(text)
+    return (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
