@@ -3,37 +3,29 @@
 Each check runs the graded suite on another target in a child pytest, exactly
 as a student or instructor would, and reads its results file.
 
-Weak variants are listed in tests/weak_variants.toml. Each one is a reference
-solution with one deliberate flaw, written as text replacements applied to a
-copy of the solution (so a variant can never drift from the solution it
-weakens: a replacement that no longer matches is an error), together with the
-graded tests the flaw must fail.
+Weak variants are listed in tests/weak_variants.toml (see embedlab/variants.py):
+each is a reference solution with one deliberate flaw, and names the graded
+tests that flaw must fail.
 """
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from embedlab import manifest
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from embedlab import manifest, variants
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-VARIANTS = tomllib.loads((REPOSITORY / "tests" / "weak_variants.toml").read_text())["variant"]
+VARIANTS = variants.load()
 
 pytestmark = [pytest.mark.instructor, pytest.mark.slow]
 
 
 def grade(target: Path, tmp_path: Path, *selection: str) -> dict:
     results = tmp_path / "results.json"
-    command = [sys.executable, "-m", "pytest", str(REPOSITORY / "tests" / "grading"), "--target", str(target),
+    command = [sys.executable, "-m", "pytest", str(REPOSITORY / "tests" / "grading"), f"--target={target}",
                "--results-json", str(results), "--output-dir", str(tmp_path / "figures"), "-q",
                "-p", "no:cacheprovider", *selection]
     completed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True)
@@ -56,25 +48,11 @@ def test_untouched_stubs_score_zero(tmp_path):
                 f"{test['name']}: a stub should fail with a pointer to the exercise, got {test['message']!r}")
 
 
-def make_variant(variant: dict, folder: Path) -> Path:
-    """Copy the solutions a variant needs into `folder` and apply its flaw."""
-    folder.mkdir()
-    for name in variant.get("files") or [variant["graded"]]:
-        shutil.copy(REPOSITORY / "solutions" / f"{name}.py", folder / f"{name}.py")
-    for name, old, new in variant["replace"]:
-        path = folder / f"{name}.py"
-        text = path.read_text()
-        if old not in text:
-            raise AssertionError(f"variant {variant['name']}: {old!r} no longer occurs in solutions/{name}.py")
-        path.write_text(text.replace(old, new))
-    return folder
-
-
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant["name"])
 def test_weak_variant_loses_its_points(variant, tmp_path):
     """Every weak variant fails the graded tests its flaw should fail, and loses points."""
     exercise = manifest.get(variant["graded"])
-    report = grade(make_variant(variant, tmp_path / variant["name"]), tmp_path, "-k", exercise.id[:4])
+    report = grade(variants.materialize(variant, tmp_path / variant["name"]), tmp_path, "-k", exercise.id[:4])
     row = report["exercises"][exercise.id]
     failed = [test["nodeid"] for test in row["tests"] if not test["passed"]]
     for test_name in variant["fails"]:
