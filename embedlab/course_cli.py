@@ -48,7 +48,7 @@ def _hint(args: argparse.Namespace) -> int:
 
 def run_autograder(target: str, exercise_ids: list[str], extra: list[str], results: Path) -> int:
     """Run pytest on the graded tests of `exercise_ids`; returns its exit status."""
-    command = [sys.executable, "-m", "pytest", str(REPOSITORY / "tests" / "grading"), "--target", target,
+    command = [sys.executable, "-m", "pytest", str(REPOSITORY / "tests" / "grading"), f"--target={target}",
                "--results-json", str(results), "-q", "-p", "no:cacheprovider", "--no-header", "-rN", *extra]
     if exercise_ids:
         command += ["-k", " or ".join(exercise_id[:4] for exercise_id in exercise_ids)]
@@ -133,10 +133,9 @@ def add_commands(commands) -> None:
     stubs.set_defaults(run=_stubs)
 
     add_plot_command(commands)
-    try:
-        from embedlab import grade_cli
-    except ImportError:  # the class grader is optional while it is being built
-        return
+
+    from embedlab import grade_cli
+
     grade_cli.add_commands(commands)
 
 

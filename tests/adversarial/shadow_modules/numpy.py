@@ -1,0 +1,1 @@
+raise SystemExit("attack: the submission's numpy.py shadowed the real numpy")

@@ -1,0 +1,1 @@
+raise SystemExit("attack: sitecustomize.py from the submission ran")

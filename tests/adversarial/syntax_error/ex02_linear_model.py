@@ -1,0 +1,2 @@
+def build_linear_model(vocabulary)
+    return None

@@ -1,0 +1,103 @@
+"""Gradescope: results.json format, the autograder zip, run_autograder with fake /autograder paths."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from embedlab import classgrade, gradescope
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def _result(tmp_path) -> dict:
+    result = {"format": 1, "submission": "s", "folder": "/x", "hash": "h", "status": "graded", "reason": None,
+              "seconds": 12.3, "figures": str(tmp_path / "figures"),
+              **classgrade.fallback_result("s", Path("/x"), "missing file")}
+    row = result["exercises"]["ex01_input_pipeline"]
+    row["tests"] = [{"exercise": "ex01_input_pipeline", "points": 6, "passed": True, "message": "", "name": "a"},
+                    {"exercise": "ex01_input_pipeline", "points": 4, "passed": False, "message": "why", "name": "b"}]
+    row["score"] = 6
+    result["score"] = 6
+    return result
+
+
+def test_results_follow_gradescopes_format(tmp_path):
+    payload = gradescope.to_gradescope(_result(tmp_path))
+    assert payload["score"] == 6 and payload["visibility"] == "visible" and payload["stdout_visibility"] == "hidden"
+    assert isinstance(payload["execution_time"], int) and "Score: 6 / 100" in payload["output"]
+    first, second = payload["tests"][:2]
+    assert first == {"name": "ex01_input_pipeline: a", "number": "1.1", "score": 6, "max_score": 6,
+                     "status": "passed", "output": "passed", "visibility": "visible"}
+    assert second["score"] == 0 and second["status"] == "failed" and second["output"] == "why"
+    assert sum(test["max_score"] for test in payload["tests"]) == 110  # 100 + the bonus exercise
+    json.dumps(payload)
+
+
+def test_the_embedding_plot_travels_as_an_inline_image(tmp_path):
+    plot = tmp_path / "figures" / "ex06_plot_embedding" / "embedding_trained.png"
+    plot.parent.mkdir(parents=True)
+    plot.write_bytes(PNG)
+    tests = gradescope.to_gradescope(_result(tmp_path))["tests"]
+    image = [test for test in tests if test.get("output_format") == "html"]
+    assert len(image) == 1 and image[0]["max_score"] == 0
+    assert base64.b64encode(PNG).decode() in image[0]["output"]
+
+
+def test_the_bundle_holds_what_gradescope_needs(tmp_path):
+    path = gradescope.build_bundle(tmp_path / "autograder.zip")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+        setup = archive.read("setup.sh").decode()
+    for needed in ("setup.sh", "run_autograder", "pyproject.toml", "embedlab/sandbox.py", "embedlab/worker.py",
+                   "embedlab/exercises.toml", "tests/conftest.py", "tests/grading/test_models.py"):
+        assert needed in names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert not [name for name in names if "adversarial" in name or "tfrecord" in name or "__pycache__" in name]
+    assert not [name for name in names if name.startswith("solutions/")]
+    assert "bubblewrap" in setup and "embedlab prepare" in setup
+
+
+def test_submission_files_are_found_in_folders_too(tmp_path):
+    (tmp_path / "sub" / "deep").mkdir(parents=True)
+    (tmp_path / "sub" / "deep" / "ex02_linear_model.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "ex01_input_pipeline.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "other.py").write_text("x = 1\n")
+    assert gradescope.collect_submission(tmp_path / "sub", tmp_path / "copy") == [
+        "ex01_input_pipeline.py", "ex02_linear_model.py"]
+
+
+@pytest.mark.slow
+def test_run_autograder_writes_results_with_fake_autograder_paths(tmp_path):
+    from embedlab import grading_data
+    from embedlab.errors import EmbedlabError
+
+    try:
+        data_dir = grading_data.ensure()
+    except EmbedlabError as error:
+        pytest.skip(f"no grading data: {error}")
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "results").mkdir()
+    (root / "submission" / "ex02_linear_model.py").write_text("def build_linear_model(v)\n")  # syntax error
+    with zipfile.ZipFile(gradescope.build_bundle(tmp_path / "autograder.zip")) as archive:
+        script = archive.read("run_autograder").decode()
+    (tmp_path / "run_autograder").write_text(script)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "EMBEDLAB_PYTHON": sys.executable,
+           "EMBEDLAB_GRADING_DATA": str(data_dir),
+           "EMBEDLAB_TFRECORDS": str(grading_data.default_tfrecords_dir())}
+    done = subprocess.run(["bash", str(tmp_path / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=600)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert results["score"] == 0 and results["tests"]
+    failed = [test for test in results["tests"] if test["name"].startswith("ex02") and test["status"] == "failed"]
+    assert failed and any("SyntaxError" in test["output"] for test in failed)
