@@ -256,6 +256,9 @@ def _bwrap_prefix(work: Path, data_dir: Path) -> list[str]:
             extra += ["--perms", "0755", "--dir", text]
         return extra
 
+    # /tmp first: the Python installation or this package may live under
+    # /tmp (a clone there), and a later mount on /tmp would hide them.
+    command += ["--bind", str(work / "tmp"), "/tmp"]
     for root in _python_roots():
         command += parents(root) + ["--ro-bind", root, root]
     command += parents(str(PACKAGE_DIR)) + parents(f"{SANDBOX_DATA}/worker") + parents(SANDBOX_WORK)
@@ -263,7 +266,6 @@ def _bwrap_prefix(work: Path, data_dir: Path) -> list[str]:
                 "--proc", "/proc", "--dev", "/dev",
                 "--ro-bind", str(Path(data_dir) / "worker"), f"{SANDBOX_DATA}/worker",
                 "--bind", str(work), SANDBOX_WORK,
-                "--bind", str(work / "tmp"), "/tmp",
                 "--chdir", f"{SANDBOX_WORK}/sub", "--clearenv"]
     for key, value in _worker_env(SANDBOX_WORK).items():
         command += ["--setenv", key, value]
