@@ -89,7 +89,9 @@ def summarize(report: dict) -> str:
         exercise = manifest.get(exercise_id)
         lines += ["", f"Next: {exercise_id} - {test['name']}",
                   textwrap.fill(test["message"], width=100, initial_indent="  ", subsequent_indent="  "),
-                  f"  Stuck? `embedlab hint {exercise.number}`"]
+                  textwrap.fill(f"Hint: {exercise.hints[0]}", width=100, initial_indent="  ",
+                                subsequent_indent="  ") if exercise.hints else "",
+                  f"  More hints: `embedlab hint {exercise.number} 2`"]
     else:
         lines += ["", "Every exercise passes. Look at your embedding: figures/ holds the plots."]
     return "\n".join(lines)
