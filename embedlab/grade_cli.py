@@ -71,21 +71,3 @@ def add_commands(commands) -> None:
     bundle = commands.add_parser("gradescope-bundle", help="build the Gradescope autograder zip")
     bundle.add_argument("--out", default="autograder.zip", metavar="PATH", help="default: autograder.zip")
     bundle.set_defaults(run=_bundle)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from embedlab.errors import EmbedlabError
-
-    parser = argparse.ArgumentParser(prog="python -m embedlab.grade_cli")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_commands(commands)
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except EmbedlabError as error:
-        print(f"embedlab {args.command}: error: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
