@@ -7,3 +7,9 @@ class EmbedlabError(Exception):
     The message names the thing (a path, a record, an exercise) and what is
     wrong with it, e.g. ``data.tar.gz: not a gzip or tar archive``.
     """
+
+
+def first_line(error: BaseException) -> str:
+    """An exception's message on one line (its type name if it has none)."""
+    text = (getattr(error, "message", None) or str(error)).strip().splitlines()
+    return text[0] if text else type(error).__name__

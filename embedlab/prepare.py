@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from embedlab import __version__, sources, tokenizer
-from embedlab.errors import EmbedlabError
+from embedlab.errors import EmbedlabError, first_line
 
 MANIFEST = "manifest.json"
 EXPECTED_PER_SPLIT = 25_000
@@ -181,7 +181,7 @@ def prepare(
         os.replace(manifest_partial, out / MANIFEST)
         finished = True
     except (OSError, tf.errors.OpError) as error:
-        raise EmbedlabError(f"{out}: could not write the records ({_reason(error)})") from None
+        raise EmbedlabError(f"{out}: could not write the records ({first_line(error)})") from None
     finally:
         for partial in partials:
             partial.unlink(missing_ok=True)
@@ -234,10 +234,6 @@ def _process_exists(pid: int) -> bool:
         return True  # exists, but belongs to someone else
     return True
 
-
-def _reason(error: BaseException) -> str:
-    text = (getattr(error, "message", None) or str(error)).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def _counting(items, bar):

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterator
 
-from embedlab.errors import EmbedlabError
+from embedlab.errors import EmbedlabError, first_line
 
 SPLITS = ("train", "test")
 LABELS = {"neg": 0.0, "pos": 1.0}
@@ -115,7 +115,7 @@ def read_archive(path: Path, report: DecodeReport, progress: Callable[[int], Non
     except (tarfile.TarError, zlib.error, lzma.LZMAError, EOFError):
         raise EmbedlabError(f"{path}: {_not_an_archive(path)}") from None
     except OSError as error:
-        raise EmbedlabError(f"{path}: cannot read ({error.strerror or _reason(error)})") from None
+        raise EmbedlabError(f"{path}: cannot read ({error.strerror or first_line(error)})") from None
     try:
         with archive:
             for member in archive:
@@ -139,11 +139,11 @@ def read_archive(path: Path, report: DecodeReport, progress: Callable[[int], Non
                 if block.strip(b"\0"):
                     raise EmbedlabError(f"{path}: corrupt archive (unreadable tar header at byte {end:,} of the tar)")
     except (tarfile.TarError, zlib.error, lzma.LZMAError, EOFError) as error:
-        raise EmbedlabError(f"{path}: truncated or corrupt archive ({_reason(error)})") from None
+        raise EmbedlabError(f"{path}: truncated or corrupt archive ({first_line(error)})") from None
     except OSError as error:
         if error.errno is None:  # gzip's CRC check or bz2's bad stream: the data, not the disk
-            raise EmbedlabError(f"{path}: truncated or corrupt archive ({_reason(error)})") from None
-        raise EmbedlabError(f"{path}: cannot read ({error.strerror or _reason(error)})") from None
+            raise EmbedlabError(f"{path}: truncated or corrupt archive ({first_line(error)})") from None
+        raise EmbedlabError(f"{path}: cannot read ({error.strerror or first_line(error)})") from None
     tally.check_complete()
 
 
@@ -154,7 +154,7 @@ def read_folder(path: Path, report: DecodeReport, progress: Callable[[int], None
         try:
             data = entry.read_bytes()
         except OSError as error:
-            raise EmbedlabError(f"{entry}: cannot read ({error.strerror or _reason(error)})") from None
+            raise EmbedlabError(f"{entry}: cannot read ({error.strerror or first_line(error)})") from None
         tally.add(split, label, review_id, str(entry))
         progress(1)
         yield Review(split, label, review_id, report.decode(data, str(entry)), str(entry))
@@ -188,7 +188,7 @@ def _folder_reviews(path: Path) -> Iterator[tuple[Path, tuple[str, float, int]]]
             try:
                 entries = sorted(folder.iterdir())
             except OSError as error:
-                raise EmbedlabError(f"{folder}: cannot list ({error.strerror or _reason(error)})") from None
+                raise EmbedlabError(f"{folder}: cannot list ({error.strerror or first_line(error)})") from None
             for entry in entries:
                 key = _match(f"{split}/{polarity}/{entry.name}")
                 if key is not None and entry.is_file():
@@ -215,7 +215,7 @@ def read_tfds(data_dir: Path | None, report: DecodeReport, progress: Callable[[i
             examples = tfds.as_numpy(dataset)
         except Exception as error:  # noqa: BLE001 - tfds raises many kinds
             raise EmbedlabError(
-                f"{name}: could not load ({_reason(error)}); "
+                f"{name}: could not load ({first_line(error)}); "
                 "without internet, pass --source with a local copy of aclImdb_v1.tar.gz"
             ) from None
         for index, (text, label) in enumerate(examples):
@@ -241,7 +241,3 @@ def _not_an_archive(path: Path) -> str:
             return f"{kind} data that does not hold a tar archive, or is truncated or corrupt"
     return "not a tar archive (.tar.gz, .tgz, .tar.bz2, .tar.xz or .tar) nor an aclImdb folder"
 
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -21,6 +21,8 @@ from typing import Iterable, Mapping
 
 import pytest
 
+from embedlab.pytest_plugin import in_ci
+
 # (split, polarity) -> [(review id, rating, text)]. Ids repeat across
 # polarities, as in the real data, so the (id, label) order is exercised.
 REVIEWS: dict[tuple[str, str], list[tuple[int, int, str]]] = {
@@ -157,7 +159,7 @@ def require_prepared_data() -> Path:
             "`embedlab prepare --source ../shared/data/aclImdb_v1_labeled.tar.gz` "
             "or set EMBEDLAB_TFRECORDS"
         )
-        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return folder
