@@ -78,7 +78,7 @@ def _timed_run(command: list[str]) -> tuple[float, float]:
 def _read_throughput(path: Path, repeats: int) -> None:
     import tensorflow as tf
 
-    from embedlab import records
+    from embedlab.data import records
 
     def in_graph(dataset) -> int:
         return int(dataset.reduce(tf.constant(0, tf.int64),
@@ -102,7 +102,7 @@ def _read_throughput(path: Path, repeats: int) -> None:
 
 
 def _contents(out: Path) -> None:
-    from embedlab.inspect_records import summarize
+    from embedlab.data.inspect import summarize
 
     for split in ("train", "test"):
         summary = summarize(str(out / f"{split}.tfrecord"))

@@ -27,7 +27,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from embedlab import classgrade, grading_data  # noqa: E402
+from embedlab.classroom import classgrade
+from embedlab.grading import data as grading_data  # noqa: E402
 
 
 def adversarial(out: Path, data_dir: Path) -> dict:
@@ -86,7 +87,8 @@ def throughput(out: Path, data_dir: Path, copies: int, jobs: int) -> dict:
 
 
 def worker_memory(data_dir: Path) -> dict:
-    from embedlab import manifest, sandbox
+    from embedlab import manifest
+    from embedlab.isolation import sandbox
 
     peaks = {}
     for exercise in manifest.load():

@@ -8,14 +8,14 @@ Usage::
 
 For every model exercise (ex02, ex03, ex04, ex07, ex08) it trains the
 reference solution in ``solutions/`` exactly as the autograder does, through
-`embedlab.harness.collect` (the grader's pipeline, budget and seeding) with
+`embedlab.grading.contract.collect` (the grader's pipeline, budget and seeding) with
 seeds 1..runs-1 and the grader's own seed, and scores the test predictions
-with `embedlab.scoring`. The pass mark of an exercise is::
+with `embedlab.grading.scoring`. The pass mark of an exercise is::
 
     floor_to_2_decimals(min over runs - margin)
 
 for accuracy and AUC alike, with the margins in `MARGINS`. It then grades
-the weak variants of ``tests/weak_variants.toml`` (see `embedlab.variants`)
+the weak variants of ``tests/weak_variants.toml`` (see `embedlab.authoring.variants`)
 the same way: those that must fail on score must fall below the pass marks.
 
 It prints a summary and writes ``docs/calibration.md``. With
@@ -84,7 +84,7 @@ COURSE_RESULTS = {
 
 def load_variants() -> dict[str, dict]:
     """The weak variants of tests/weak_variants.toml whose graded exercise is a model exercise."""
-    from embedlab import variants
+    from embedlab.authoring import variants
 
     return {variant["name"]: variant for variant in variants.load() if variant["graded"] in MODEL_EXERCISES}
 
@@ -97,15 +97,16 @@ def floor2(value: float) -> float:
 
 def run_seeds(runs: int) -> list[int]:
     """Seeds 1..runs-1 and the grader's own seed (the one that decides a grade)."""
-    from embedlab.harness import DEFAULT_SEED
+    from embedlab import manifest
 
-    return [*range(1, runs), DEFAULT_SEED] if runs > 0 else []
+    return [*range(1, runs), manifest.grading_seed()] if runs > 0 else []
 
 
 def measure(exercise_id: str, module_path: Path, data_dir: Path, labels, seed: int) -> dict:
     import keras
 
-    from embedlab import harness, scoring
+    from embedlab.grading import contract as harness
+    from embedlab.grading import scoring
 
     keras.backend.clear_session()
     started = time.perf_counter()
@@ -133,8 +134,8 @@ def measure_geometry(data_dir: Path, seed: int) -> dict:
 
     import keras
 
-    from embedlab import harness
-    from embedlab.scoring import separability
+    from embedlab.grading import contract as harness
+    from embedlab.grading.scoring import separability
     from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
 
     keras.backend.clear_session()
@@ -158,7 +159,7 @@ def format_geometry(rows: list[dict]) -> list[str]:
         "",
         "The graded check trains the student's exercise-4 model with ex06's budget, takes the (50, 2)",
         "matrix and asks how many of the 7 clearly positive and 7 clearly negative terms the best straight",
-        "line puts on the right side (`embedlab.scoring.separability`; unchanged by rotation, reflection",
+        "line puts on the right side (`embedlab.grading.scoring.separability`; unchanged by rotation, reflection",
         "and scale). The pass mark is 100% (`GEOMETRY_PASS_MARK` in tests/grading/test_ex06_plot_embedding.py).",
         "For 14 points placed at random, a line separates 7 against 7 perfectly with probability about",
         "0.5% (200 random trials here: 0.5% at 100%, 5.5% at 13/14 or better), so the mark is met by",
@@ -205,11 +206,11 @@ def format_report(results: dict, variant_results: dict, seeds: list[int], elapse
         f"Python {platform.python_version()}, {os.cpu_count()} CPU cores; {elapsed / 60:.1f} minutes).",
         "",
         "Each reference solution in `solutions/` is trained and scored exactly as the autograder does it:",
-        "`embedlab.harness.collect` (the grader's `read_dataset` pipeline, shuffled with the run's seed, the",
+        "`embedlab.grading.contract.collect` (the grader's `read_dataset` pipeline, shuffled with the run's seed, the",
         "budget from `embedlab/exercises.toml`, `keras.utils.set_random_seed` and",
-        "`tf.config.experimental.enable_op_determinism()`), then `embedlab.scoring.accuracy` (at 0.5) and",
-        "`embedlab.scoring.roc_auc` on the 25,000 test reviews. Seeds: " + ", ".join(map(str, seeds))
-        + f" (the last one is the grader's own, `embedlab.harness.DEFAULT_SEED`).",
+        "`tf.config.experimental.enable_op_determinism()`), then `embedlab.grading.scoring.accuracy` (at 0.5) and",
+        "`embedlab.grading.scoring.roc_auc` on the 25,000 test reviews. Seeds: " + ", ".join(map(str, seeds))
+        + f" (the last one is the grader's own, `[grading] seed` in embedlab/exercises.toml).",
         "",
         "**Pass mark** = the lowest score over the runs minus the margin, rounded *down* to 2 decimals, for",
         "accuracy and AUC alike. The margin covers the gap between our solution and a correct student's",
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return finish(args, results, variant_results, seeds, elapsed, saved.get("geometry", []))
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
 
     exercises = resolve(args.exercises)
     data_dir = grading_data.ensure(None if args.tfrecords is None else Path(args.tfrecords))
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_variants:
         import tempfile
 
-        from embedlab import variants
+        from embedlab.authoring import variants
 
         for name, variant in load_variants().items():
             if variant["graded"] not in exercises:
@@ -434,7 +435,7 @@ def finish(args, results: dict, variant_results: dict, seeds: list[int], elapsed
         for row in rows:
             if row["errors"] or below(row, summary["threshold"]):
                 problems.append(f"{exercise_id} seed {row['seed']} fails its own pass mark or raised {row['errors']}")
-    from embedlab import variants
+    from embedlab.authoring import variants
 
     known = load_variants()
     for name, rows in variant_results.items():

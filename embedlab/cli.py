@@ -12,7 +12,7 @@ from embedlab.errors import EmbedlabError
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from embedlab.prepare import prepare
+    from embedlab.data.prepare import prepare
 
     manifest = prepare(
         source=None if args.source is None else Path(args.source),
@@ -24,7 +24,7 @@ def _prepare(args: argparse.Namespace) -> int:
     for warning in manifest.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     state = "up to date" if manifest.get("up_to_date") else "written"
-    from embedlab.sources import SPLITS
+    from embedlab.data.sources import SPLITS
 
     for split in SPLITS:  # not the manifest's order: its keys are sorted
         entry = manifest["splits"][split]
@@ -37,7 +37,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from embedlab.inspect_records import format_summary, summarize
+    from embedlab.data.inspect import format_summary, summarize
 
     print(format_summary(summarize(args.path)))
     return 0
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("path", help="a .tfrecord file (ours or the crash course's originals)")
     inspect.set_defaults(run=_inspect)
 
-    from embedlab import course_cli
+    from embedlab.commands import student as course_cli
 
     course_cli.add_commands(commands)
     return parser

@@ -9,7 +9,7 @@ Options:
 
 Graded tests carry two markers: ``exercise(id)`` and ``points(n)``. They get
 the plain data of their exercise from the ``collected`` fixture (see
-`embedlab.harness`) and judge it; they never call student code themselves.
+`embedlab.grading.contract`) and judge it; they never call student code themselves.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 from embedlab import manifest
 from embedlab.errors import EmbedlabError
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from embedlab.files import REPOSITORY
 
 
 def pytest_addoption(parser):
@@ -52,12 +52,11 @@ class Submission:
     """One submission folder, its collected results cached for the session."""
 
     def __init__(self, config):
-        from embedlab.harness import DEFAULT_SEED
-
         self.config = config
         self.folder = target_folder(config)
         self.isolated = config.getoption("--isolated")
-        self.seed = config.getoption("--seed") or DEFAULT_SEED
+        seed = config.getoption("--seed")
+        self.seed = manifest.grading_seed() if seed is None else seed
         output = config.getoption("--output-dir")
         self.output_dir = Path(output) if output else REPOSITORY / "figures" / self.folder.name
         self._data_dir: Path | None = None
@@ -67,7 +66,7 @@ class Submission:
         if self._data_dir is None:
             configured = self.config.getoption("--grading-data")
             try:
-                from embedlab import grading_data
+                from embedlab.grading import data as grading_data
 
                 self._data_dir = Path(configured) if configured else grading_data.ensure()
             except EmbedlabError as error:
@@ -83,11 +82,11 @@ class Submission:
             out_dir = self.output_dir / exercise_id
             out_dir.mkdir(parents=True, exist_ok=True)
             if self.isolated:
-                from embedlab.sandbox import run_exercise
+                from embedlab.isolation.sandbox import run_exercise
 
                 result = run_exercise(exercise_id, self.folder, data_dir, seed=self.seed, out_dir=out_dir)
             else:
-                from embedlab.harness import collect
+                from embedlab.grading.contract import collect
 
                 module = self.folder / manifest.get(exercise_id).module_file
                 result = collect(exercise_id, module, data_dir, seed=self.seed, out_dir=out_dir)
@@ -151,7 +150,7 @@ def collected(request, submission) -> Collected:
 
 @pytest.fixture(scope="session")
 def test_labels(submission):
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
 
     return grading_data.load_test_labels(submission.data_dir())
 

@@ -77,7 +77,7 @@ With ``V = len(vocabulary)`` and ``D = dimension``:
 Example
 -------
 >>> import os, shutil, tempfile
->>> from embedlab.records import serialize, write_records
+>>> from embedlab.data.records import serialize, write_records
 >>> folder = tempfile.mkdtemp()
 >>> path = os.path.join(folder, "tiny.tfrecord")
 >>> write_records(path, [serialize(["a", "great", "film", "!", "!"], 1.0),

@@ -81,7 +81,7 @@ Example
 >>> layer(tf.ragged.constant([["not", "good", "!"], ["bad"]])).to_list()
 [[b'not', b'good', b'!', b'not good', b'good !'], [b'bad']]
 >>> import os, shutil, tempfile
->>> from embedlab.records import serialize, write_records
+>>> from embedlab.data.records import serialize, write_records
 >>> folder = tempfile.mkdtemp()
 >>> path = os.path.join(folder, "tiny.tfrecord")
 >>> write_records(path, [serialize(["not", "good", "!"], 0.0),

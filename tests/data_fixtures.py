@@ -149,7 +149,7 @@ def require_prepared_data() -> Path:
     Under CI (``CI=true``) a missing folder fails the test instead: there the
     data must have been prepared, and a skip would hide that it was not.
     """
-    from embedlab.grading_data import default_tfrecords_dir  # $EMBEDLAB_TFRECORDS or <repo>/tfrecords
+    from embedlab.grading.data import default_tfrecords_dir  # $EMBEDLAB_TFRECORDS or <repo>/tfrecords
 
     folder = default_tfrecords_dir()
     missing = [name for name in ("manifest.json", "train.tfrecord", "test.tfrecord") if not (folder / name).is_file()]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from embedlab import classgrade, manifest
+from embedlab import manifest
+from embedlab.classroom import classgrade
 
 ADVERSARIAL = Path(__file__).with_name("adversarial")
 
@@ -61,7 +62,7 @@ def test_the_report_gives_the_reason_for_every_lost_point():
 
 
 def _data_dir():
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
     from embedlab.errors import EmbedlabError
 
     try:
@@ -102,7 +103,7 @@ def test_resume_skips_finished_submissions_and_regrades_changed_ones(tmp_path):
 def test_the_same_exercise_gives_the_same_predictions_twice():
     import numpy as np
 
-    from embedlab import sandbox
+    from embedlab.isolation import sandbox
 
     if sandbox.mode() == "none":
         pytest.skip("needs root for the sandbox")

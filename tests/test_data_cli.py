@@ -18,7 +18,7 @@ import pytest
 from data_fixtures import REVIEWS, make_acl_archive, make_acl_folder, review_files, tree_state, write_examples
 
 from embedlab import cli
-from embedlab.tokenizer import tokenize
+from embedlab.data.tokenizer import tokenize
 from embedlab.vocabulary import INFORMATIVE_TERMS
 
 pytest.importorskip("tensorflow")

@@ -7,14 +7,15 @@ import sys
 import numpy as np
 import pytest
 
-from embedlab import harness
+from embedlab.grading import contract as harness
 from embedlab.pytest_plugin import REPOSITORY
 
 pytestmark = [pytest.mark.instructor, pytest.mark.slow]
 
 SCRIPT = """
 import hashlib, sys
-from embedlab import grading_data, harness
+from embedlab.grading import data as grading_data
+from embedlab.grading import contract as harness
 result = harness.collect(sys.argv[1], sys.argv[2], grading_data.ensure())
 print(hashlib.sha256(result["predictions"].tobytes()).hexdigest())
 """

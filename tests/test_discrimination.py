@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from embedlab import manifest, variants
+from embedlab import manifest
+from embedlab.authoring import variants
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 VARIANTS = variants.load()

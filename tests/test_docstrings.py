@@ -5,7 +5,10 @@ import importlib.util
 
 import pytest
 
-from embedlab import manifest, scoring, stubs, tokenizer
+from embedlab import manifest
+from embedlab.grading import scoring
+from embedlab.authoring import stubs
+from embedlab.data import tokenizer
 
 REPOSITORY = stubs.REPOSITORY
 

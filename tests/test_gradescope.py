@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from embedlab import classgrade, gradescope
+from embedlab.classroom import classgrade
+from embedlab.classroom import gradescope
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -77,7 +78,7 @@ def test_submission_files_are_found_in_folders_too(tmp_path):
 
 @pytest.mark.slow
 def test_run_autograder_writes_results_with_fake_autograder_paths(tmp_path):
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
     from embedlab.errors import EmbedlabError
 
     try:

@@ -15,10 +15,11 @@ tf = pytest.importorskip("tensorflow")
 
 from data_fixtures import REVIEWS, make_acl_archive, make_acl_folder, review_files, tree_state  # noqa: E402
 
-from embedlab import prepare as prepare_module  # noqa: E402
-from embedlab import records, tokenizer  # noqa: E402
+from embedlab.data import prepare as prepare_module  # noqa: E402
+from embedlab.data import records
+from embedlab.data import tokenizer  # noqa: E402
 from embedlab.errors import EmbedlabError  # noqa: E402
-from embedlab.prepare import prepare  # noqa: E402
+from embedlab.data.prepare import prepare  # noqa: E402
 
 
 def run(source, out, **kwargs):

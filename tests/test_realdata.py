@@ -12,8 +12,10 @@ import pytest
 
 from data_fixtures import prepared_data  # noqa: F401 - a fixture
 
-from embedlab import prepare, records, tokenizer
-from embedlab.inspect_records import summarize
+from embedlab.data import prepare
+from embedlab.data import records
+from embedlab.data import tokenizer
+from embedlab.data.inspect import summarize
 from embedlab.vocabulary import INFORMATIVE_TERMS
 
 pytestmark = pytest.mark.realdata

@@ -12,7 +12,7 @@ tf = pytest.importorskip("tensorflow")
 
 from data_fixtures import write_examples  # noqa: E402
 
-from embedlab import records  # noqa: E402
+from embedlab.data import records  # noqa: E402
 from embedlab.errors import EmbedlabError  # noqa: E402
 
 # Terms our tokenizer would never produce, extra features the reader must

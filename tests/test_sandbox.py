@@ -1,6 +1,6 @@
 """The sandbox: validation of what crosses back, and the adversarial fixtures in tests/adversarial/.
 
-The fast tests check `embedlab.sandbox.load_result` on hand-made worker
+The fast tests check `embedlab.isolation.sandbox.load_result` on hand-made worker
 outputs. The slow ones grade every fixture of tests/adversarial/ with
 `embedlab grade`'s machinery (2 at once, 25 s per worker) and compare with
 tests/adversarial/expected.toml.
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedlab import sandbox
+from embedlab.isolation import sandbox
 
 ADVERSARIAL = Path(__file__).with_name("adversarial")
 EXPECTED = tomllib.loads((ADVERSARIAL / "expected.toml").read_text())
@@ -64,7 +64,7 @@ def test_a_result_with_the_wrong_token_is_a_forgery(tmp_path):
 def test_an_incomplete_or_tampered_result_is_refused(tmp_path):
     (tmp_path / "result.json").write_text('{"complete": true, "token": "t0k"')
     assert sandbox.load_result(tmp_path, "t0k", "ex02_linear_model", 4)[0] is None
-    _write_worker_output(tmp_path, {"errors": {}}, tampered=["embedlab.scoring.judge_model"])
+    _write_worker_output(tmp_path, {"errors": {}}, tampered=["embedlab.grading.scoring.judge_model"])
     result, why = sandbox.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
     assert result is None and "replaced parts of the grader" in why
 
@@ -87,7 +87,7 @@ def test_strings_lists_and_numbers_are_checked(tmp_path):
 
 # ------------------------------------------------------------ the sandbox itself
 def _grading_data():
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
     from embedlab.errors import EmbedlabError
 
     try:
@@ -125,7 +125,7 @@ def _worker_uids_alive() -> list[int]:
 @pytest.fixture(scope="module")
 def class_results(tmp_path_factory):
     """Every attack fixture graded once, like a class: 2 at once, 25 s per worker."""
-    from embedlab import classgrade
+    from embedlab.classroom import classgrade
 
     data_dir = _grading_data()
     out = tmp_path_factory.mktemp("adversarial-grading")
@@ -181,7 +181,9 @@ def test_no_worker_process_survives(class_results):
 
 @pytest.mark.slow
 def test_labels_cannot_be_read_and_constant_predictions_fail_a_real_pass_mark():
-    from embedlab import grading_data, manifest, scoring
+    from embedlab import manifest
+    from embedlab.grading import data as grading_data
+    from embedlab.grading import scoring
 
     _needs_real_sandbox()
     data_dir = _grading_data()
@@ -191,8 +193,8 @@ def test_labels_cannot_be_read_and_constant_predictions_fail_a_real_pass_mark():
             lambda name: sandbox.run_exercise("ex02_linear_model", ADVERSARIAL / name, data_dir, time_limit=120),
             ["read_labels", "constant_predictions"])
     assert [layer["name"] for layer in leaked["model"]["dense_layers"]] == ["leaked_0"], leaked["model"]
-    thresholds = dict(manifest.get("ex02_linear_model").thresholds)
-    thresholds = {name: max(thresholds.get(name, 0.0), 0.6) for name in ("accuracy", "auc")}
+    marks = manifest.get("ex02_linear_model").thresholds
+    thresholds = manifest.Metrics(accuracy=max(marks.accuracy, 0.6), auc=max(marks.auc, 0.6))
     for result in (leaked, constant):
         passed, message = scoring.judge_model(result["predictions"], labels, thresholds, "constant")
         assert not passed, message

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from embedlab import manifest, stubs
+from embedlab import manifest
+from embedlab.authoring import stubs
 from embedlab.errors import EmbedlabError
 
 GOOD = "def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n"

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from embedlab import tokenizer
-from embedlab.tokenizer import tokenize
+from embedlab.data import tokenizer
+from embedlab.data.tokenizer import tokenize
 
 CASES = [
     # --- lowercasing and words

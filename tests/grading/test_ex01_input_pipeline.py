@@ -7,7 +7,7 @@ pytestmark = pytest.mark.exercise("ex01_input_pipeline")
 
 @pytest.fixture
 def reference(submission):
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
 
     return grading_data.load_reference(submission.data_dir())
 

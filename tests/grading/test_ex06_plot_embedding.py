@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from embedlab import scoring
+from embedlab.grading import scoring
 from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
 
 pytestmark = pytest.mark.exercise("ex06_plot_embedding")
@@ -77,8 +77,8 @@ def test_trained_embedding_separates_positive_from_negative_terms(collected):
     matrix = collected.need("trained_matrix", "import ex04_embedding_dnn", "train (trained)", "build (trained)")
     separation = _separation(matrix)
     assert separation >= GEOMETRY_PASS_MARK, (
-        f"after training exercise 4's model ({collected.exercise.budget['epochs']} epoch of batch "
-        f"{collected.exercise.budget['batch_size']}), the best straight line puts only {separation:.0%} of "
+        f"after training exercise 4's model ({collected.exercise.budget.epochs} epoch of batch "
+        f"{collected.exercise.budget.batch_size}), the best straight line puts only {separation:.0%} of "
         f"{POSITIVE_TERMS} vs {NEGATIVE_TERMS} on the right side; expected {GEOMETRY_PASS_MARK:.0%}. A model "
         "that learned sentiment pulls them apart. Check exercise 4 first (its summed loss and initializer), "
         "then look at figures/.../embedding_trained.png.")

@@ -10,7 +10,7 @@ import math
 import pytest
 from cases import case
 
-from embedlab import scoring
+from embedlab.grading import scoring
 
 BUILDERS = {
     "ex02_linear_model": "build_linear_model(INFORMATIVE_TERMS)",
@@ -93,5 +93,5 @@ def test_trained_model_reaches_the_pass_mark(collected, test_labels, exercise_id
     budget = collected.exercise.budget
     passed, message = scoring.judge_model(
         predictions, test_labels, collected.exercise.thresholds,
-        f"{BUILDERS[exercise_id]} after {budget['epochs']} epoch(s) of batch {budget['batch_size']}")
+        f"{BUILDERS[exercise_id]} after {budget.epochs} epoch(s) of batch {budget.batch_size}")
     assert passed, message + f" See the docstring of {collected.where()}."

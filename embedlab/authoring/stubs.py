@@ -35,7 +35,7 @@ from embedlab.errors import EmbedlabError
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
-REPOSITORY = Path(__file__).resolve().parent.parent
+from embedlab.files import REPOSITORY
 
 
 def make_stub(source: str, name: str) -> str:

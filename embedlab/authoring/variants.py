@@ -16,7 +16,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from embedlab.errors import EmbedlabError
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from embedlab.files import REPOSITORY
 VARIANTS_FILE = REPOSITORY / "tests" / "weak_variants.toml"
 SOLUTIONS = REPOSITORY / "solutions"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from embedlab import records
+from embedlab.data import records
 from embedlab.errors import EmbedlabError
 from embedlab.vocabulary import INFORMATIVE_TERMS
 

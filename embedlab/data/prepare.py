@@ -3,7 +3,7 @@
 Output, in ``--out`` (default ``tfrecords/``):
 
 * ``train.tfrecord`` and ``test.tfrecord``, 25,000 records each, in the schema
-  of `embedlab.records`, ordered by (review number, label) so that positive
+  of `embedlab.data.records`, ordered by (review number, label) so that positive
   and negative reviews alternate and the same input always gives the same
   bytes, whatever order the archive or folder lists its files in;
 * ``manifest.json``: counts per split and label, the source, the tokenizer
@@ -28,7 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from embedlab import __version__, sources, tokenizer
+from embedlab import __version__
+from embedlab.data import sources
+from embedlab.data import tokenizer
 from embedlab.errors import EmbedlabError, first_line
 
 MANIFEST = "manifest.json"
@@ -135,7 +137,7 @@ def prepare(
     # thread while reading made both slower (they compete for the GIL).
     import tensorflow as tf
 
-    from embedlab import records
+    from embedlab.data import records
 
     manifest = {
         "format": "embedlab course TFRecords (tf.train.Example: terms bytes list, labels float list)",

@@ -1,7 +1,7 @@
 """`embedlab grade` and `embedlab gradescope-bundle`: the instructor's commands.
 
 Wire them in with ``grade_cli.add_commands(commands)`` (an argparse
-subparsers object); `python -m embedlab.grade_cli ...` runs them directly.
+subparsers object); `python -m embedlab.commands.instructor ...` runs them directly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from embedlab import classgrade
+    from embedlab.classroom import classgrade
 
     folders = [Path(path) for path in args.submissions]
     missing = [str(folder) for folder in folders if not folder.is_dir()]
@@ -35,7 +35,7 @@ def _grade(args: argparse.Namespace) -> int:
             print(classgrade.format_report(result))
     print(f"gradebook: {Path(args.out) / 'gradebook.csv'} and {Path(args.out) / 'gradebook.json'}")
     if args.results:
-        from embedlab import gradescope
+        from embedlab.classroom import gradescope
 
         gradescope.write_results(results[0], Path(args.results))
         print(f"Gradescope results: {args.results}")
@@ -43,7 +43,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from embedlab import gradescope
+    from embedlab.classroom import gradescope
 
     path = gradescope.build_bundle(Path(args.out))
     print(f"{path}: upload it as the autograder of a Gradescope programming assignment")

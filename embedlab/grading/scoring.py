@@ -91,16 +91,16 @@ def describe(values: Sequence[float]) -> str:
     return f"mean {np.mean(values):.4f}, min {np.min(values):.4f}, max {np.max(values):.4f}"
 
 
-def judge_model(predictions, labels, thresholds: dict, what: str) -> tuple[bool, str]:
+def judge_model(predictions, labels, thresholds, what: str) -> tuple[bool, str]:
     """Compare a model's test accuracy and AUC with the exercise's pass marks.
 
     Returns (passed, message); the message says what was measured, what was
     expected and what usually causes a shortfall.
     """
     measured = {"accuracy": accuracy(predictions, labels), "auc": roc_auc(predictions, labels)}
-    short = [name for name in ("accuracy", "auc") if measured[name] < thresholds.get(name, 0.0)]
-    summary = (f"{what}: test accuracy {measured['accuracy']:.4f} (pass mark {thresholds.get('accuracy', 0):.2f}), "
-               f"AUC {measured['auc']:.4f} (pass mark {thresholds.get('auc', 0):.2f}) on {len(labels):,} test reviews")
+    short = [name for name in ("accuracy", "auc") if measured[name] < getattr(thresholds, name)]
+    summary = (f"{what}: test accuracy {measured['accuracy']:.4f} (pass mark {thresholds.accuracy:.2f}), "
+               f"AUC {measured['auc']:.4f} (pass mark {thresholds.auc:.2f}) on {len(labels):,} test reviews")
     if not short:
         return True, summary
     hint = ""

@@ -2,7 +2,7 @@
 
 `grade_one` runs the graded suite (``tests/grading``) on one submission
 folder in a separate pytest process with ``--isolated`` (so the student's
-code runs only in sandboxed workers, see `embedlab.sandbox`), and always
+code runs only in sandboxed workers, see `embedlab.isolation.sandbox`), and always
 leaves a valid per-submission result file, even if that pytest process
 crashes or hangs. `grade_many` grades a class in parallel (``jobs``), skips
 submissions already graded with the same files (resume), and writes the
@@ -35,7 +35,7 @@ from pathlib import Path
 
 from embedlab import manifest
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from embedlab.files import REPOSITORY
 GRADING_TESTS = REPOSITORY / "tests" / "grading"
 RESULT_FORMAT = 1
 
@@ -64,12 +64,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 @functools.lru_cache(maxsize=None)
 def grader_version() -> str:
     """A hash of the grader's own code and tests: a change regrades everything."""
-    digest = hashlib.sha256()
-    files = sorted((REPOSITORY / "embedlab").glob("*.py")) + sorted((REPOSITORY / "embedlab").glob("*.toml"))
-    files += sorted(GRADING_TESTS.glob("*.py"))
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    from embedlab import files
+
+    return files.code_version(*sorted(GRADING_TESTS.glob("*.py")))
 
 
 def submission_files(folder: Path) -> list[Path]:
@@ -232,7 +229,8 @@ def _log_tail(path: Path, lines: int = 3) -> str:
 # ----------------------------------------------------------------- a class
 def prepare_grading_data(data_dir: Path | None = None) -> Path:
     """Build (once) the grading data and check that workers cannot read its labels."""
-    from embedlab import grading_data, sandbox
+    from embedlab.grading import data as grading_data
+    from embedlab.isolation import sandbox
 
     data_dir = Path(data_dir) if data_dir else grading_data.ensure()
     sandbox.check_labels_hidden(data_dir)
@@ -241,8 +239,7 @@ def prepare_grading_data(data_dir: Path | None = None) -> Path:
 
 def prepare_references(folders: list[Path], data_dir: Path, seed: int | None, jobs: int) -> None:
     """The trusted reference runs (exercises 5-7), once for the whole class instead of once per submission."""
-    from embedlab import sandbox
-    from embedlab.harness import DEFAULT_SEED
+    from embedlab.isolation import sandbox
 
     needed = [exercise_id for exercise_id in sandbox.REFERENCE_KEYS
               if any((Path(folder) / manifest.get(exercise_id).module_file).is_file() for folder in folders)]
@@ -250,7 +247,7 @@ def prepare_references(folders: list[Path], data_dir: Path, seed: int | None, jo
         return
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for future in [pool.submit(sandbox.reference, exercise_id, data_dir,
-                                   DEFAULT_SEED if seed is None else seed) for exercise_id in needed]:
+                                   manifest.grading_seed() if seed is None else seed) for exercise_id in needed]:
             future.result()
 
 

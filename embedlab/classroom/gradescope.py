@@ -31,7 +31,7 @@ from pathlib import Path
 
 from embedlab import manifest
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from embedlab.files import REPOSITORY
 MAX_INLINE_PNG = 400_000  # bytes of PNG embedded in one test's output
 
 SETUP_SH = r"""#!/usr/bin/env bash
@@ -58,7 +58,7 @@ export EMBEDLAB_TFRECORDS="${EMBEDLAB_TFRECORDS:-$AUTOGRADER_ROOT/source/tfrecor
 PYTHON="${EMBEDLAB_PYTHON:-/opt/embedlab-venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON=python3
 cd "$AUTOGRADER_ROOT/source" || true
-"$PYTHON" -m embedlab.gradescope run || "$PYTHON" - <<'EOF'
+"$PYTHON" -m embedlab.classroom.gradescope run || "$PYTHON" - <<'EOF'
 import json, os
 root = os.environ.get("AUTOGRADER_ROOT", "/autograder")
 os.makedirs(os.path.join(root, "results"), exist_ok=True)
@@ -130,7 +130,7 @@ def to_gradescope(result: dict) -> dict:
 
 
 def write_results(result: dict, path: Path) -> Path:
-    from embedlab.classgrade import write_json_atomic
+    from embedlab.classroom.classgrade import write_json_atomic
 
     write_json_atomic(Path(path), to_gradescope(result))
     return Path(path)
@@ -157,7 +157,7 @@ def collect_submission(submission_dir: Path, target: Path) -> list[str]:
 
 def run(root: Path | None = None) -> int:
     """What run_autograder does: grade /autograder/submission, write /autograder/results/results.json."""
-    from embedlab import classgrade
+    from embedlab.classroom import classgrade
 
     root = Path(root or autograder_root())
     results_path = root / "results" / "results.json"
@@ -174,12 +174,12 @@ def run(root: Path | None = None) -> int:
             payload = to_gradescope(result)
             if not files:
                 payload["output"] += "\nNo exercise file found in the submission (expected ex01_input_pipeline.py ...)."
-            from embedlab.classgrade import write_json_atomic
+            from embedlab.classroom.classgrade import write_json_atomic
 
             write_json_atomic(results_path, payload)
             print(classgrade.format_report(result))
     except Exception as error:  # noqa: BLE001 - Gradescope needs a results file whatever happens
-        from embedlab.classgrade import write_json_atomic
+        from embedlab.classroom.classgrade import write_json_atomic
 
         write_json_atomic(results_path, {
             "score": 0, "execution_time": round(time.time() - started),
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["bundle"]:
         print(build_bundle(Path(argv[1] if len(argv) > 1 else "autograder.zip")))
         return 0
-    print("usage: python -m embedlab.gradescope run | bundle [OUT.zip]", file=sys.stderr)
+    print("usage: python -m embedlab.classroom.gradescope run | bundle [OUT.zip]", file=sys.stderr)
     return 2
 
 

@@ -3,7 +3,7 @@
 A collector runs where the student's code runs. It is trusted code in an
 untrusted place, so it computes every reference value (from Keras built-ins)
 *before* it imports the submission, and returns only plain data for the
-tests to judge. See `embedlab.harness` for the contract.
+tests to judge. See `embedlab.grading.contract` for the contract.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab import grading_data, training
-from embedlab.harness import Collection, load_module
+from embedlab.grading import data as grading_data
+from embedlab.grading import training
+from embedlab.grading.contract import Collection, load_module
 from embedlab.vocabulary import INFORMATIVE_TERMS
 
 VOCABULARY = list(INFORMATIVE_TERMS)
@@ -94,7 +95,7 @@ def probe_outputs(model) -> dict:
 
 def _train_and_predict(c: Collection, model, budget: dict | None = None) -> None:
     budget = budget or c.exercise.budget
-    if c.step("train", training.fit, model, c.data_dir, budget["epochs"], budget["batch_size"], c.seed) is None:
+    if c.step("train", training.fit, model, c.data_dir, budget.epochs, budget.batch_size, c.seed) is None:
         return
     c.result["probes"] = c.step("probes", probe_outputs, model)
     predictions = c.step("predict", training.predict_reviews, model, grading_data.test_terms_file(c.data_dir))
@@ -410,13 +411,13 @@ def collect_plot(c: Collection) -> None:
         c.result["errors"]["build_embedding_model"] = "ex04_embedding_dnn.py defines no build_embedding_model()"
         return
     budget = c.exercise.budget
-    for name, steps in (("trained", None), ("short", budget["short_steps"])):
+    for name, steps in (("trained", None), ("short", budget.short_steps)):
         training.set_determinism(c.seed)
         model = c.step(f"build ({name})", build, list(VOCABULARY))
         if model is None:
             return
-        fitted = c.step(f"train ({name})", training.fit, model, c.data_dir, budget["epochs"],
-                        budget["batch_size"], c.seed, steps)
+        fitted = c.step(f"train ({name})", training.fit, model, c.data_dir, budget.epochs,
+                        budget.batch_size, c.seed, steps)
         if fitted is None:
             return
         learned = c.step(f"matrix ({name})", _embedding_matrix_of, model)
@@ -432,7 +433,7 @@ def collect_plot(c: Collection) -> None:
 
 
 def collect_bigger(c: Collection) -> None:
-    from embedlab import records
+    from embedlab.data import records
 
     train = grading_data.train_file(c.data_dir)
     max_terms = 20_000

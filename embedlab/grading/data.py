@@ -32,7 +32,9 @@ def default_tfrecords_dir() -> Path:
     configured = os.environ.get("EMBEDLAB_TFRECORDS")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent / "tfrecords"
+    from embedlab.files import DEFAULT_TFRECORDS
+
+    return DEFAULT_TFRECORDS
 
 
 def worker_dir(data_dir: Path) -> Path:
@@ -93,7 +95,7 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from embedlab import records
+    from embedlab.data import records
 
     staging = out_dir.with_name(out_dir.name + f".partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)

@@ -15,7 +15,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from embedlab import grading_data, records  # noqa: E402
+from embedlab.grading import data as grading_data
+from embedlab.data import records  # noqa: E402
 
 
 def set_determinism(seed: int) -> None:

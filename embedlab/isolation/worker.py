@@ -1,6 +1,6 @@
 """The isolated worker: runs ONE exercise of ONE submission and writes plain data.
 
-Started by `embedlab.sandbox` as ``python -I -m embedlab.worker ...`` inside a
+Started by `embedlab.isolation.sandbox` as ``python -I -m embedlab.isolation.worker ...`` inside a
 sandbox (bubblewrap, or at least another user id). Before any student code
 is imported it
 
@@ -8,7 +8,7 @@ is imported it
 2. lowers its resource limits (address space, file size, processes, core dumps),
 3. drops root: no supplementary groups, the given gid and uid,
 
-then calls `embedlab.harness.collect` and writes, at the very end and
+then calls `embedlab.grading.contract.collect` and writes, at the very end and
 atomically, ``OUT/result.json`` (numbers, strings, lists, dicts; each numpy
 array replaced by ``{"__ndarray__": "aN.npy"}``) and ``OUT/arrays/aN.npy``.
 A worker that ends before that (os._exit, a crash, a kill) leaves no
@@ -16,7 +16,7 @@ result.json: the parent turns that into a failed exercise with the reason.
 
 This module is trusted code running next to untrusted code: nothing it
 writes is trusted by the parent, which validates every item (see
-`embedlab.sandbox.load_result`).
+`embedlab.isolation.sandbox.load_result`).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _snapshot() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -I -m embedlab.worker")
+    parser = argparse.ArgumentParser(prog="python -I -m embedlab.isolation.worker")
     parser.add_argument("--exercise", required=True)
     parser.add_argument("--module", required=True)
     parser.add_argument("--data", required=True)
@@ -177,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     figures = os.path.join(args.out, "figures")
     os.makedirs(figures, exist_ok=True)
 
-    from embedlab import collectors, harness, scoring, training  # noqa: F401 - snapshot them all
+    from embedlab.grading import collectors
+    from embedlab.grading import contract as harness
+    from embedlab.grading import scoring
+    from embedlab.grading import training  # noqa: F401 - snapshot them all
 
     before = _snapshot()
     try:

@@ -1,10 +1,10 @@
 """Run one exercise of an untrusted submission in an isolated worker process.
 
 `run_exercise(exercise_id, submission_folder, data_dir, seed, out_dir)` returns
-the same structure as `embedlab.harness.collect` (plain data, numpy arrays
+the same structure as `embedlab.grading.contract.collect` (plain data, numpy arrays
 of numbers), but the submission's code runs in a separate process:
 
-* ``python -I -m embedlab.worker`` (no user site, no PYTHON* variables, no
+* ``python -I -m embedlab.isolation.worker`` (no user site, no PYTHON* variables, no
   script folder on sys.path), in a fresh temporary folder holding a copy of
   the submission's ``.py`` files, never the submission folder itself;
 * inside bubblewrap when we are root and it works (``EMBEDLAB_SANDBOX=bwrap``):
@@ -60,8 +60,7 @@ from typing import Any
 from embedlab import manifest
 from embedlab.errors import EmbedlabError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPOSITORY = PACKAGE_DIR.parent
+from embedlab.files import PACKAGE_DIR, REPOSITORY
 SANDBOX_DATA = "/embedlab/data"
 SANDBOX_WORK = "/embedlab/work"
 UID_BASE = int(os.environ.get("EMBEDLAB_UID_BASE", "61000"))
@@ -204,7 +203,7 @@ def _public_data_dir(data_dir: str) -> str:
 
 def labeled_paths(data_dir: Path) -> list[str]:
     """Files and folders a worker must not be able to read."""
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
 
     tfrecords = grading_data.default_tfrecords_dir()
     paths = [str(Path(data_dir) / "test_labels.npy"), str(Path(data_dir) / "reference.json"),
@@ -216,7 +215,7 @@ def labeled_paths(data_dir: Path) -> list[str]:
 
 def hidden_paths(data_dir: Path) -> list[str]:
     """uid mode: what gets chmod 0700 (bwrap mode mounts none of it anyway)."""
-    from embedlab import grading_data
+    from embedlab.grading import data as grading_data
 
     return [str(Path(data_dir)), str(grading_data.default_tfrecords_dir()), str(REPOSITORY / "solutions")]
 
@@ -605,7 +604,7 @@ def _run_worker(exercise_id: str, folder: Path | None, data_dir: Path, seed: int
             base, data, prefix = str(work), _public_data_dir(str(Path(data_dir).resolve())), []
         else:
             base, data, prefix = str(work), str(Path(data_dir).resolve()), []
-        command = prefix + [sys.executable, "-I", "-m", "embedlab.worker",
+        command = prefix + [sys.executable, "-I", "-m", "embedlab.isolation.worker",
                             "--exercise", exercise.id, "--module", f"{base}/sub/{exercise.module_file}",
                             "--data", data, "--out", f"{base}/out", "--seed", str(seed),
                             "--address-space-mb", str(int(memory_limit_mb + ADDRESS_SPACE_HEADROOM_MB)),
@@ -705,10 +704,9 @@ def reference(exercise_id: str, data_dir: Path, seed: int) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def _code_version() -> str:
-    digest = hashlib.sha256()
-    for name in ("collectors.py", "harness.py", "vocabulary.py", "training.py", "records.py"):
-        digest.update((PACKAGE_DIR / name).read_bytes())
-    return digest.hexdigest()[:12]
+    from embedlab import files
+
+    return files.code_version()
 
 
 def _encode_trusted(value):
@@ -793,10 +791,8 @@ def run_exercise(exercise_id: str, submission_folder, data_dir, seed: int | None
     ``result["errors"]["worker"]`` (first in the errors) and the tests of the
     exercise fail with that reason.
     """
-    from embedlab.harness import DEFAULT_SEED
-
     exercise = manifest.get(exercise_id)
-    seed = DEFAULT_SEED if seed is None else int(seed)
+    seed = manifest.grading_seed() if seed is None else int(seed)
     folder = Path(submission_folder).resolve()
     data_dir = Path(data_dir).resolve()
     time_limit = float(os.environ.get("EMBEDLAB_TIME_LIMIT") or time_limit or exercise.time_limit)

@@ -19,13 +19,13 @@ from pathlib import Path
 from embedlab import manifest
 from embedlab.errors import EmbedlabError
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from embedlab.files import REPOSITORY
 
 
 def _list(args: argparse.Namespace) -> int:
     for exercise in manifest.load():
         budget = exercise.budget
-        trained = f", trained {budget['epochs']} epoch(s) of batch {budget['batch_size']}" if "epochs" in budget else ""
+        trained = f", trained {budget.epochs} epoch(s) of batch {budget.batch_size}" if budget and budget.epochs else ""
         bonus = " (bonus)" if exercise.bonus else ""
         print(f"{exercise.number}. {exercise.id}: {exercise.title} - {exercise.points} points{bonus}{trained}")
     print(f"total: {manifest.total_points()} points, +{manifest.total_points(True) - manifest.total_points()} bonus")
@@ -98,7 +98,7 @@ def summarize(report: dict) -> str:
 
 
 def _stubs(args: argparse.Namespace) -> int:
-    from embedlab import stubs
+    from embedlab.authoring import stubs
 
     if args.write:
         for path in stubs.write_stubs():
@@ -136,15 +136,17 @@ def add_commands(commands) -> None:
 
     add_plot_command(commands)
 
-    from embedlab import grade_cli
+    from embedlab.commands import instructor as grade_cli
 
     grade_cli.add_commands(commands)
 
 
 def _plot(args: argparse.Namespace) -> int:
     """Train the target's exercise-4 model and draw its embedding with its exercise-6 plot."""
-    from embedlab import grading_data, harness, manifest as course
-    from embedlab.scoring import separability
+    from embedlab import manifest as course
+    from embedlab.grading import data as grading_data
+    from embedlab.grading import contract as harness
+    from embedlab.grading.scoring import separability
     from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
 
     folder = REPOSITORY / args.target if args.target in ("exercises", "solutions") else Path(args.target)
@@ -154,8 +156,8 @@ def _plot(args: argparse.Namespace) -> int:
     result = harness.collect(exercise.id, folder / exercise.module_file, grading_data.ensure(), out_dir=out)
     index = [INFORMATIVE_TERMS.index(term) for term in POSITIVE_TERMS], [INFORMATIVE_TERMS.index(term) for term in NEGATIVE_TERMS]
     shown = False
-    for name, label in (("trained", f"after {exercise.budget['epochs']} epoch"),
-                        ("short", f"after {exercise.budget['short_steps']} steps")):
+    for name, label in (("trained", f"after {exercise.budget.epochs} epoch"),
+                        ("short", f"after {exercise.budget.short_steps} steps")):
         if f"{name}_plot" in result:
             matrix = result[f"{name}_matrix"]
             split = separability(matrix[index[0]], matrix[index[1]])
