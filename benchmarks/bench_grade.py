@@ -15,30 +15,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from embedlab.classroom import classgrade
-from embedlab.grading import data as grading_data  # noqa: E402
+from embedlab import manifest  # noqa: E402
+from embedlab.classroom import grade  # noqa: E402
+from embedlab.isolation.sandbox import Sandbox  # noqa: E402
+from embedlab.settings import Settings  # noqa: E402
+
+ATTACK_TIME_LIMIT = 25.0  # seconds per worker for the attack fixtures, as tests/test_sandbox.py grades them
 
 
-def adversarial(out: Path, data_dir: Path) -> dict:
+def adversarial(out: Path, settings: Settings) -> dict:
     expected = tomllib.loads((REPOSITORY / "tests" / "adversarial" / "expected.toml").read_text())
-    os.environ["EMBEDLAB_TIME_LIMIT"] = "25"
-    try:
-        results = classgrade.grade_many([REPOSITORY / "tests" / "adversarial" / name for name in expected],
-                                        out, jobs=2, data_dir=data_dir, resume=False, progress=True)
-    finally:
-        os.environ.pop("EMBEDLAB_TIME_LIMIT", None)
+    results = grade.grade_many([REPOSITORY / "tests" / "adversarial" / name for name in expected], out,
+                               settings.replace(time_limit=ATTACK_TIME_LIMIT), jobs=2, resume=False, progress=True)
     caught, survived, details = 0, 0, []
     for result in results:
         want = expected[result["submission"]]
@@ -59,18 +62,18 @@ def adversarial(out: Path, data_dir: Path) -> dict:
     return {"caught": caught, "total": len(results), "forged_survived": survived, "details": details}
 
 
-def reruns(out: Path, data_dir: Path, count: int) -> dict:
+def reruns(out: Path, settings: Settings, count: int) -> dict:
     scores, per_test = [], []
     for index in range(count):
-        result = classgrade.grade_one(REPOSITORY / "solutions", out / f"rerun{index}", name="solutions",
-                                      data_dir=data_dir, resume=False)
+        result = grade.grade_one(REPOSITORY / "solutions", out / f"rerun{index}", settings, name="solutions",
+                                 resume=False)
         scores.append((result["score"], result.get("bonus", 0)))
         per_test.append({exercise_id: row["score"] for exercise_id, row in result["exercises"].items()})
         print(f"  rerun {index + 1}: {result['score']} / {result['max_score']} in {result['seconds']} s", flush=True)
     return {"scores": scores, "identical": all(row == per_test[0] for row in per_test)}
 
 
-def throughput(out: Path, data_dir: Path, copies: int, jobs: int) -> dict:
+def throughput(out: Path, settings: Settings, copies: int, jobs: int) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="bench-class-"))
     folders = []
     for index in range(copies):
@@ -78,7 +81,7 @@ def throughput(out: Path, data_dir: Path, copies: int, jobs: int) -> dict:
         shutil.copytree(REPOSITORY / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
         folders.append(folder)
     started = time.time()
-    results = classgrade.grade_many(folders, out, jobs=jobs, data_dir=data_dir, resume=False, progress=True)
+    results = grade.grade_many(folders, out, settings, jobs=jobs, resume=False, progress=True)
     wall = time.time() - started
     seconds = [result["seconds"] for result in results]
     shutil.rmtree(scratch, ignore_errors=True)
@@ -86,10 +89,8 @@ def throughput(out: Path, data_dir: Path, copies: int, jobs: int) -> dict:
             "per_minute": 60 * len(results) / wall, "scores": [r["score"] for r in results]}
 
 
-def worker_memory(data_dir: Path) -> dict:
-    from embedlab import manifest
-    from embedlab.isolation import sandbox
-
+def worker_memory(settings: Settings, data_dir: Path) -> dict:
+    sandbox = Sandbox(settings)
     peaks = {}
     for exercise in manifest.load():
         if not (REPOSITORY / "solutions" / exercise.module_file).is_file():
@@ -107,27 +108,30 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    data_dir = classgrade.prepare_grading_data(grading_data.ensure())
+    settings = Settings.from_environment()
+    data_dir = grade.prepare_grading_data(settings)
+    # Every grading below uses this one data folder.
+    settings = settings.replace(grading_data_dir=data_dir)
     out = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     figures = {}
 
     print("adversarial fixtures ...", flush=True)
-    figures["adversarial"] = adversarial(out / "adversarial", data_dir)
+    figures["adversarial"] = adversarial(out / "adversarial", settings)
     print(f"  caught {figures['adversarial']['caught']} / {figures['adversarial']['total']}; "
           f"forged results that survived: {figures['adversarial']['forged_survived']}")
     for name, ok, score in figures["adversarial"]["details"]:
         print(f"    {'ok ' if ok else 'BAD'} {name}: {score}")
 
     print("peak memory per worker (solutions/) ...", flush=True)
-    figures["worker_memory"] = worker_memory(data_dir)
+    figures["worker_memory"] = worker_memory(settings, data_dir)
 
     if not args.skip_reruns:
         print(f"{args.reruns} gradings of solutions/ ...", flush=True)
-        figures["reruns"] = reruns(out, data_dir, args.reruns)
+        figures["reruns"] = reruns(out, settings, args.reruns)
         print(f"  scores {figures['reruns']['scores']}; identical per exercise: {figures['reruns']['identical']}")
 
     print(f"{args.copies} copies of solutions/ with --jobs {args.jobs} ...", flush=True)
-    figures["throughput"] = throughput(out / "class", data_dir, args.copies, args.jobs)
+    figures["throughput"] = throughput(out / "class", settings, args.copies, args.jobs)
     t = figures["throughput"]
     print(f"  seconds per submission: median {t['seconds_median']:.0f}, max {t['seconds_max']:.0f}; "
           f"{t['per_minute']:.2f} submissions per minute (wall {t['wall']:.0f} s); scores {t['scores']}")

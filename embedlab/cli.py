@@ -1,81 +1,75 @@
-"""The `embedlab` command. Each subcommand imports what it needs when it runs,
-so `embedlab --help` and `embedlab hint` never pay for importing TensorFlow."""
+"""The `embedlab` command: one parser, its subcommands grouped by audience.
+
+The handlers live in `embedlab.commands` (data, student, instructor) and
+take ``(args, settings)``. This module is an edge: it reads the environment
+once, into the `Settings` its options override, and turns an `EmbedlabError`
+into one line on stderr and exit status 1. Each handler imports what it
+needs when it runs, so `embedlab --help` and `embedlab hint` never pay for
+importing TensorFlow.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
+from embedlab import __version__
+from embedlab.commands import data, instructor, student
 from embedlab.errors import EmbedlabError
+from embedlab.settings import Settings, quiet_tensorflow
+
+GROUPS = (("data", data), ("student", student), ("instructor", instructor))
 
 
-def _prepare(args: argparse.Namespace) -> int:
-    from embedlab.data.prepare import prepare
+class _Group:
+    """One audience's subcommands: added to the real parser, their one-line help kept for the overview."""
 
-    manifest = prepare(
-        source=None if args.source is None else Path(args.source),
-        out=Path(args.out),
-        force=args.force,
-        strict_utf8=args.strict_utf8,
-        show_progress=not args.quiet,
-    )
-    for warning in manifest.get("warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
-    state = "up to date" if manifest.get("up_to_date") else "written"
-    from embedlab.data.sources import SPLITS
+    def __init__(self, commands):
+        self.commands = commands
+        self.summaries: list[tuple[str, str]] = []
 
-    for split in SPLITS:  # not the manifest's order: its keys are sorted
-        entry = manifest["splits"][split]
-        print(
-            f"{Path(args.out) / entry['file']}: {entry['records']:,} records "
-            f"({entry['labels']['positive']:,} positive, {entry['labels']['negative']:,} negative), "
-            f"{entry['bytes'] / 1e6:.1f} MB, {state}"
-        )
-    return 0
-
-
-def _inspect(args: argparse.Namespace) -> int:
-    from embedlab.data.inspect import format_summary, summarize
-
-    print(format_summary(summarize(args.path)))
-    return 0
+    def add_parser(self, name: str, *, help: str, **options) -> argparse.ArgumentParser:
+        self.summaries.append((name, help))
+        options.setdefault("description", help)
+        return self.commands.add_parser(name, **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="embedlab",
+        prog="embedlab", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Sparse data and embeddings: the IMDB sentiment course, its data and its autograder.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    prepare = commands.add_parser("prepare", help="build tfrecords/train.tfrecord and test.tfrecord from the IMDB reviews")
-    prepare.add_argument("--source", metavar="PATH",
-                         help="aclImdb_v1.tar.gz (or the labeled-only copy) or an unpacked aclImdb/ folder; "
-                              "default: download through tensorflow-datasets")
-    prepare.add_argument("--out", default="tfrecords", metavar="DIR", help="output folder (default: tfrecords)")
-    prepare.add_argument("--force", action="store_true", help="rebuild even if the folder is up to date")
-    prepare.add_argument("--strict-utf8", action="store_true",
-                         help="fail on a review whose bytes are not UTF-8 instead of replacing them")
-    prepare.add_argument("--quiet", action="store_true", help="no progress bars")
-    prepare.set_defaults(run=_prepare)
-
-    inspect = commands.add_parser("inspect", help="summarize a TFRecord file in the course schema")
-    inspect.add_argument("path", help="a .tfrecord file (ours or the crash course's originals)")
-    inspect.set_defaults(run=_inspect)
-
-    from embedlab.commands import student as course_cli
-
-    course_cli.add_commands(commands)
+    parser.add_argument("--version", action="version", version=f"embedlab {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     help="one of the commands below; `embedlab COMMAND --help` for its options")
+    groups = []
+    for title, module in GROUPS:
+        group = _Group(commands)
+        module.add_commands(group)
+        groups.append((title, group.summaries))
+    width = max(len(name) for _, summaries in groups for name, _ in summaries)
+    parser.epilog = "\n\n".join(
+        "\n".join([f"{title} commands:", *(f"  {name:<{width}}  {text}" for name, text in summaries)])
+        for title, summaries in groups)
     return parser
 
 
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The run's settings: the options this subcommand has and was given, over the environment."""
+    return Settings.from_environment(
+        seed=getattr(args, "seed", None),
+        time_limit=getattr(args, "time_limit", None),
+        grading_data_dir=getattr(args, "grading_data", None),
+        quiet=getattr(args, "quiet", None),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        settings = settings_from(args)
+        quiet_tensorflow()
+        return args.run(args, settings)
     except EmbedlabError as error:
         print(f"embedlab {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -16,8 +16,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPOSITORY = PACKAGE_DIR.parent
@@ -70,9 +70,9 @@ def code_version(*extra: Path) -> str:
     """A hash of the package's code and manifest (and `extra` files): a change invalidates caches and grades."""
     paths = sorted(PACKAGE_DIR.rglob("*.py")) + sorted(PACKAGE_DIR.rglob("*.toml")) + [Path(path) for path in extra]
     hasher = hashlib.sha256()
-    for path in paths:
-        hasher.update(str(Path(path).relative_to(REPOSITORY) if Path(path).is_relative_to(REPOSITORY) else Path(path).name).encode()
-                      + b"\0" + Path(path).read_bytes() + b"\0")
+    for path in map(Path, paths):
+        name = path.relative_to(REPOSITORY) if path.is_relative_to(REPOSITORY) else path.name
+        hasher.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     return hasher.hexdigest()[:16]
 
 

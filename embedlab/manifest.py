@@ -110,7 +110,7 @@ def _exercise(entry: dict, path: Path) -> Exercise:
     return Exercise(**values)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def course(path: Path = MANIFEST_PATH) -> Course:
     try:
         with open(path, "rb") as handle:

@@ -1,77 +1,89 @@
 """The autograder's pytest plugin: targets, collected results, points, the score table.
 
-Options:
+Options (each also has a default from the environment, see `embedlab.settings`):
   --target exercises|solutions|PATH   whose code to grade (default: exercises/)
-  --isolated                          run that code in worker processes
-  --grading-data DIR                  the grader's data (default: built from tfrecords/)
+  --isolated                          run that code in sandboxed worker processes
+  --tfrecords DIR                     the prepared TFRecords (default: tfrecords/)
+  --grading-data DIR                  the grader's data (default: built from the TFRecords)
+  --seed N                            grading seed (default: the course's, in exercises.toml)
+  --sandbox auto|bwrap|uid|none       with --isolated: how workers are isolated
+  --time-limit SECONDS                with --isolated: every worker's limit (default: each exercise's)
   --results-json PATH                 write every graded test's outcome as JSON
   --output-dir DIR                    where plots of the student's embedding go
 
-Graded tests carry two markers: ``exercise(id)`` and ``points(n)``. They get
-the plain data of their exercise from the ``collected`` fixture (see
-`embedlab.grading.contract`) and judge it; they never call student code themselves.
+This plugin is an edge: it reads its options and the environment once, into
+one `Settings` object. Graded tests carry two markers: ``exercise(id)`` and
+``points(n)``. They get the plain data of their exercise from the
+``collected`` fixture (see `embedlab.grading.contract`) and judge it; they
+never call student code themselves.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from embedlab import manifest
+from embedlab import files, manifest
 from embedlab.errors import EmbedlabError
-
-from embedlab.files import REPOSITORY
+from embedlab.grading.feedback import Collected
+from embedlab.settings import Settings, quiet_tensorflow
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("embedlab", "embedlab autograder")
     group.addoption("--target", default="exercises", help="exercises, solutions, or a submission folder")
     group.addoption("--isolated", action="store_true", help="run the submission's code in worker processes")
-    group.addoption("--grading-data", default=None, help="grading-data folder (default: from tfrecords/)")
+    group.addoption("--tfrecords", default=None, help="the prepared TFRecords folder (default: tfrecords/)")
+    group.addoption("--grading-data", default=None, help="grading-data folder (default: from the TFRecords)")
     group.addoption("--results-json", default=None, help="write graded outcomes to this JSON file")
     group.addoption("--output-dir", default=None, help="folder for the embedding plots")
     group.addoption("--seed", type=int, default=None, help="grading seed (default: the course's fixed seed)")
+    group.addoption("--sandbox", default=None, help="with --isolated: auto, bwrap, uid or none (default: auto)")
+    group.addoption("--time-limit", type=float, default=None,
+                    help="with --isolated: seconds per worker for every exercise (default: exercises.toml)")
 
 
 def target_folder(config) -> Path:
     target = config.getoption("--target")
     if target in ("exercises", "solutions"):
-        return REPOSITORY / target
+        return files.REPOSITORY / target
     return Path(target).resolve()
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+def settings_of(config) -> Settings:
+    """The session's settings: the options given, then the environment, then the defaults."""
+    return config._embedlab_settings
 
 
 class Submission:
     """One submission folder, its collected results cached for the session."""
 
-    def __init__(self, config):
+    def __init__(self, config, settings: Settings):
         self.config = config
+        self.settings = settings
         self.folder = target_folder(config)
         self.isolated = config.getoption("--isolated")
-        seed = config.getoption("--seed")
-        self.seed = manifest.grading_seed() if seed is None else seed
         output = config.getoption("--output-dir")
-        self.output_dir = Path(output) if output else REPOSITORY / "figures" / self.folder.name
+        self.output_dir = Path(output) if output else files.REPOSITORY / "figures" / self.folder.name
         self._data_dir: Path | None = None
+        self._sandbox = None
         self._results: dict[str, dict] = {}
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
 
     def data_dir(self) -> Path:
         if self._data_dir is None:
-            configured = self.config.getoption("--grading-data")
             try:
                 from embedlab.grading import data as grading_data
 
-                self._data_dir = Path(configured) if configured else grading_data.ensure()
+                self._data_dir = grading_data.ensure(self.settings.tfrecords_dir, self.settings.grading_data_dir)
             except EmbedlabError as error:
                 message = f"no grading data: {error}"
-                if in_ci():
+                if self.settings.ci:
                     pytest.fail(message + " (CI=true: real-data tests must run)", pytrace=False)
                 pytest.skip(message)
         return self._data_dir
@@ -82,9 +94,11 @@ class Submission:
             out_dir = self.output_dir / exercise_id
             out_dir.mkdir(parents=True, exist_ok=True)
             if self.isolated:
-                from embedlab.isolation.sandbox import run_exercise
+                if self._sandbox is None:
+                    from embedlab.isolation.sandbox import Sandbox
 
-                result = run_exercise(exercise_id, self.folder, data_dir, seed=self.seed, out_dir=out_dir)
+                    self._sandbox = Sandbox(self.settings)
+                result = self._sandbox.run_exercise(exercise_id, self.folder, data_dir, out_dir=out_dir)
             else:
                 from embedlab.grading.contract import collect
 
@@ -92,46 +106,6 @@ class Submission:
                 result = collect(exercise_id, module, data_dir, seed=self.seed, out_dir=out_dir)
             self._results[exercise_id] = result
         return self._results[exercise_id]
-
-
-class Collected:
-    """The plain data of one exercise, with failure messages that teach."""
-
-    def __init__(self, exercise_id: str, data: dict, folder: Path):
-        self.exercise = manifest.get(exercise_id)
-        self.data = data
-        self.folder = folder
-
-    def __getitem__(self, key):
-        return self.data[key]
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    @property
-    def errors(self) -> dict:
-        return self.data.get("errors", {})
-
-    def where(self) -> str:
-        return f"{self.folder.name}/{self.exercise.module_file}"
-
-    def need(self, key: str, *steps: str):
-        """The value collected under `key`; fails the test, saying why, if it is missing."""
-        if key in self.data and self.data[key] is not None:
-            return self.data[key]
-        relevant = [step for step in (*steps, key) if step in self.errors] or list(self.errors)[:3]
-        not_done = [step for step in relevant if self.errors[step].startswith("NotImplementedError")]
-        if not_done:
-            # The stub's own message is long; its location is what helps.
-            where = self.errors[not_done[0]].partition(" (at ")[2].rstrip(")")
-            pytest.fail(
-                f"{self.where()}: not done yet ({where or not_done[0]} raises NotImplementedError). Start with "
-                f"the module docstring ('What to build') and `embedlab hint {self.exercise.number}`.",
-                pytrace=False)
-        reason = "; ".join(f"{step}: {self.errors[step]}" for step in relevant) or "it did not run"
-        advice = (f"Reread 'What to build' in the docstring of {self.where()}; "
-                  f"`embedlab hint {self.exercise.number}` helps.")
-        pytest.fail(f"{self.where()}: no result for '{key}' ({reason}). {advice}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +133,15 @@ def test_labels(submission):
 def pytest_configure(config):
     if config.getoption("--isolated"):
         _refuse_submission_plugins(config)
-    config._embedlab_submission = Submission(config)
+    quiet_tensorflow()
+    try:
+        config._embedlab_settings = Settings.from_environment(
+            seed=config.getoption("--seed"), tfrecords_dir=config.getoption("--tfrecords"),
+            grading_data_dir=config.getoption("--grading-data"), sandbox=config.getoption("--sandbox"),
+            time_limit=config.getoption("--time-limit"))
+    except EmbedlabError as error:
+        raise pytest.UsageError(str(error)) from None
+    config._embedlab_submission = Submission(config, config._embedlab_settings)
     config._embedlab_outcomes = {}
     config._embedlab_started = time.time()
 
@@ -294,6 +276,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "seconds": round(time.time() - config._embedlab_started, 1),
             "exercises": table,
         }
-        partial = Path(path).with_name(Path(path).name + ".partial")
-        partial.write_text(json.dumps(payload, indent=2))
-        os.replace(partial, path)
+        files.write_json_atomic(Path(path), payload)

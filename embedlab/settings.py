@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from embedlab import files, manifest
 from embedlab.errors import EmbedlabError

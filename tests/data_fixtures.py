@@ -16,12 +16,12 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import pytest
 
-from embedlab.pytest_plugin import in_ci
+from embedlab.settings import Settings
 
 # (split, polarity) -> [(review id, rating, text)]. Ids repeat across
 # polarities, as in the real data, so the (id, label) order is exercised.
@@ -149,9 +149,8 @@ def require_prepared_data() -> Path:
     Under CI (``CI=true``) a missing folder fails the test instead: there the
     data must have been prepared, and a skip would hide that it was not.
     """
-    from embedlab.grading.data import default_tfrecords_dir  # $EMBEDLAB_TFRECORDS or <repo>/tfrecords
-
-    folder = default_tfrecords_dir()
+    settings = Settings.from_environment()  # $EMBEDLAB_TFRECORDS or <repo>/tfrecords
+    folder = settings.tfrecords_dir
     missing = [name for name in ("manifest.json", "train.tfrecord", "test.tfrecord") if not (folder / name).is_file()]
     if missing:
         message = (
@@ -159,7 +158,7 @@ def require_prepared_data() -> Path:
             "`embedlab prepare --source ../shared/data/aclImdb_v1_labeled.tar.gz` "
             "or set EMBEDLAB_TFRECORDS"
         )
-        if in_ci():
+        if settings.ci:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return folder

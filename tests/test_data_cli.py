@@ -1,4 +1,4 @@
-"""`embedlab prepare` and `embedlab inspect` through the command line, in-process.
+"""`embedlab prepare` and `embedlab inspect` through the command line, in-process; the parser itself.
 
 Bad input must give exactly one line on stderr, ``embedlab <command>: error:``
 naming the path, a non-zero exit status, and no output files.
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from data_fixtures import REVIEWS, make_acl_archive, make_acl_folder, review_files, tree_state, write_examples
-
 from embedlab import cli
 from embedlab.data.tokenizer import tokenize
 from embedlab.vocabulary import INFORMATIVE_TERMS
+
+from data_fixtures import REVIEWS, make_acl_archive, make_acl_folder, review_files, tree_state, write_examples
 
 pytest.importorskip("tensorflow")
 
@@ -195,7 +195,8 @@ PREPARE_ERRORS = {
     "empty file": (_empty_file, "empty file"),
     "gzip but not tar": (_gzip_not_tar, "gzip data that does not hold a tar archive"),
     "archive without train/pos": (_archive_without_train_pos, "no reviews under train/pos"),
-    "archive of something else": (_archive_of_something_else, "no reviews under train/neg, train/pos, test/neg, test/pos"),
+    "archive of something else": (_archive_of_something_else,
+                                  "no reviews under train/neg, train/pos, test/neg, test/pos"),
     "folder without neg": (_folder_without_negatives, "no reviews under train/neg, test/neg"),
     "empty folder": (_empty_folder, "expected the aclImdb layout"),
     "truncated gzip": (_truncated_gzip, "truncated or corrupt archive"),
@@ -343,28 +344,63 @@ def test_inspect_missing_file(tmp_path, capsys):
 # ---------------------------------------------------------------- --help
 
 
+HELPS = (["--help"], ["prepare", "--help"], ["inspect", "--help"], ["check", "--help"], ["grade", "--help"],
+         ["gradescope-run", "--help"], ["--version"])
+
+
 def test_help_does_not_import_tensorflow():
     """One subprocess (here TensorFlow is already imported): the real parser,
-    `embedlab --help` and the two data commands' help."""
-    code = textwrap.dedent("""
+    `embedlab --help`, some commands' help and --version."""
+    code = textwrap.dedent(f"""
         import json, sys
         import embedlab.cli as cli
         codes = []
-        for argv in (["--help"], ["prepare", "--help"], ["inspect", "--help"]):
+        for argv in {HELPS!r}:
             try:
                 cli.main(argv)
             except SystemExit as exit:
                 codes.append(exit.code)
-        print(json.dumps({"codes": codes, "tensorflow": "tensorflow" in sys.modules}))
+        print(json.dumps({{"codes": codes, "tensorflow": "tensorflow" in sys.modules}}))
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr
     *help_text, last = result.stdout.splitlines()
-    assert json.loads(last) == {"codes": [0, 0, 0], "tensorflow": False}
+    assert json.loads(last) == {"codes": [0] * len(HELPS), "tensorflow": False}
     help_text = "\n".join(help_text)
-    for expected in ("prepare", "inspect", "--source", "--strict-utf8", "--force"):
+    for expected in ("prepare", "inspect", "--source", "--strict-utf8", "--force", "--seed", "--time-limit"):
         assert expected in help_text
+
+
+def test_the_one_parser_groups_every_command_by_audience(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["--help"])
+    assert exit.value.code == 0
+    text = capsys.readouterr().out
+    groups = {}
+    for line in text[text.index("data commands:"):].splitlines():
+        if line.endswith(" commands:"):
+            group = groups.setdefault(line.removesuffix(" commands:"), [])
+        elif line.strip():
+            group.append(line.split()[0])
+    assert groups == {"data": ["prepare", "inspect"], "student": ["list", "hint", "check", "plot"],
+                      "instructor": ["stubs", "course-check", "grade", "gradescope-bundle",
+                                     "gradescope-run"]}
+
+
+def test_version_prints_the_version(capsys):
+    import embedlab
+
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["--version"])
+    assert exit.value.code == 0 and capsys.readouterr().out == f"embedlab {embedlab.__version__}\n"
+
+
+def test_a_bad_setting_from_the_environment_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("EMBEDLAB_SANDBOX", "chroot")
+    code, stdout, stderr = run_cli(capsys, "list")
+    assert code == 1 and stdout == ""
+    assert stderr.startswith("embedlab list: error: sandbox mode 'chroot'") and len(stderr.splitlines()) == 1
 
 
 def test_inspect_other_schema_in_a_later_record_is_one_line(tmp_path, capsys):

@@ -3,42 +3,35 @@
 Each check runs the graded suite on another target in a child pytest, exactly
 as a student or instructor would, and reads its results file.
 
-Weak variants are listed in tests/weak_variants.toml (see embedlab/variants.py):
+Weak variants are listed in tests/weak_variants.toml (see embedlab/authoring/variants.py):
 each is a reference solution with one deliberate flaw, and names the graded
 tests that flaw must fail.
 """
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from embedlab import manifest
+from embedlab import files, manifest
 from embedlab.authoring import variants
+from embedlab.grading.suite import run_suite
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 VARIANTS = variants.load()
 
 pytestmark = [pytest.mark.instructor, pytest.mark.slow]
 
 
-def grade(target: Path, tmp_path: Path, *selection: str) -> dict:
-    results = tmp_path / "results.json"
-    command = [sys.executable, "-m", "pytest", str(REPOSITORY / "tests" / "grading"), f"--target={target}",
-               "--results-json", str(results), "--output-dir", str(tmp_path / "figures"), "-q",
-               "-p", "no:cacheprovider", *selection]
-    completed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True)
+def grade(target: Path, tmp_path: Path, *exercises: str) -> dict:
+    run = run_suite(target, output_dir=tmp_path / "figures", exercises=exercises, capture_output=True)
     # 0: all passed, 1: some failed. Anything else is the harness breaking.
-    assert completed.returncode in (0, 1), (
-        f"the grader itself failed on {target} (exit {completed.returncode}):\n{completed.stdout[-3000:]}"
-        f"\n{completed.stderr[-3000:]}")
-    return json.loads(results.read_text())
+    assert run.returncode in (0, 1) and run.results is not None, (
+        f"the grader itself failed on {target} (exit {run.returncode}):\n{run.stdout[-3000:]}"
+        f"\n{run.stderr[-3000:]}")
+    return run.results
 
 
 def test_untouched_stubs_score_zero(tmp_path):
-    report = grade(REPOSITORY / "exercises", tmp_path)
+    report = grade(files.EXERCISES, tmp_path)
     graded = {exercise.id for exercise in manifest.load()}
     assert set(report["exercises"]) == graded, "every exercise should be graded"
     earned = {exercise_id: row["score"] for exercise_id, row in report["exercises"].items() if row["score"]}
@@ -53,7 +46,7 @@ def test_untouched_stubs_score_zero(tmp_path):
 def test_weak_variant_loses_its_points(variant, tmp_path):
     """Every weak variant fails the graded tests its flaw should fail, and loses points."""
     exercise = manifest.get(variant["graded"])
-    report = grade(variants.materialize(variant, tmp_path / variant["name"]), tmp_path, "-k", exercise.id[:4])
+    report = grade(variants.materialize(variant, tmp_path / variant["name"]), tmp_path, exercise.id)
     row = report["exercises"][exercise.id]
     failed = [test["nodeid"] for test in row["tests"] if not test["passed"]]
     for test_name in variant["fails"]:

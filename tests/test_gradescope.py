@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from embedlab.classroom import classgrade
-from embedlab.classroom import gradescope
+from embedlab import manifest
+from embedlab.classroom import bundle, grade, gradescope
+from embedlab.settings import Settings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -21,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 def _result(tmp_path) -> dict:
     result = {"format": 1, "submission": "s", "folder": "/x", "hash": "h", "status": "graded", "reason": None,
               "seconds": 12.3, "figures": str(tmp_path / "figures"),
-              **classgrade.fallback_result("s", Path("/x"), "missing file")}
+              **grade.fallback_result("s", Path("/x"), "missing file")}
     row = result["exercises"]["ex01_input_pipeline"]
     row["tests"] = [{"exercise": "ex01_input_pipeline", "points": 6, "passed": True, "message": "", "name": "a"},
                     {"exercise": "ex01_input_pipeline", "points": 4, "passed": False, "message": "why", "name": "b"}]
@@ -43,28 +44,57 @@ def test_results_follow_gradescopes_format(tmp_path):
 
 
 def test_the_embedding_plot_travels_as_an_inline_image(tmp_path):
-    plot = tmp_path / "figures" / "ex06_plot_embedding" / "embedding_trained.png"
+    (drawing,) = manifest.with_figures()
+    plot = tmp_path / "figures" / drawing.id / drawing.figures[0]
     plot.parent.mkdir(parents=True)
     plot.write_bytes(PNG)
     tests = gradescope.to_gradescope(_result(tmp_path))["tests"]
     image = [test for test in tests if test.get("output_format") == "html"]
     assert len(image) == 1 and image[0]["max_score"] == 0
+    assert image[0]["name"] == f"{drawing.id}: your embedding (not graded)"
+    assert image[0]["number"] == f"{drawing.number}.0"
     assert base64.b64encode(PNG).decode() in image[0]["output"]
 
 
 def test_the_bundle_holds_what_gradescope_needs(tmp_path):
-    path = gradescope.build_bundle(tmp_path / "autograder.zip")
+    path = bundle.build_bundle(tmp_path / "autograder.zip")
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
         setup = archive.read("setup.sh").decode()
-    for needed in ("setup.sh", "run_autograder", "pyproject.toml", "embedlab/sandbox.py", "embedlab/worker.py",
-                   "embedlab/exercises.toml", "tests/conftest.py", "tests/grading/test_models.py"):
+        run = archive.read("run_autograder").decode()
+    for needed in ("setup.sh", "run_autograder", "pyproject.toml", "embedlab/isolation/sandbox.py",
+                   "embedlab/isolation/worker.py", "embedlab/exercises.toml", "embedlab/__main__.py",
+                   "tests/conftest.py"):
         assert needed in names
-    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert [name for name in names if name.startswith("tests/grading/test_")]
+    assert modes["run_autograder"] == 0o100755 and modes["setup.sh"] == 0o100755
+    assert setup == (bundle.TEMPLATES / "setup.sh").read_text()
+    assert run == (bundle.TEMPLATES / "run_autograder").read_text()
     assert not [name for name in names if "adversarial" in name or "tfrecord" in name or "__pycache__" in name]
     assert not [name for name in names if name.startswith("solutions/")]
     assert "bubblewrap" in setup and "embedlab prepare" in setup
+    assert '"$PYTHON" -m embedlab gradescope-run' in run
+
+
+def test_setup_builds_the_grading_data_with_a_module_that_exists():
+    """setup.sh's python -c line names the grading-data module by its current path."""
+    import importlib
+
+    setup = (bundle.TEMPLATES / "setup.sh").read_text()
+    assert "from embedlab.grading import data" in setup
+    assert callable(importlib.import_module("embedlab.grading.data").ensure)
+
+
+def test_gradescope_run_reads_the_root_from_settings_and_always_writes_results(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no data here")
+
+    monkeypatch.setattr(grade, "grade_many", broken)
+    (tmp_path / "submission").mkdir()
+    assert gradescope.run(Settings.from_environment({}, autograder_root=tmp_path)) == 1
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "RuntimeError: no data here" in results["output"]
 
 
 def test_submission_files_are_found_in_folders_too(tmp_path):
@@ -78,23 +108,24 @@ def test_submission_files_are_found_in_folders_too(tmp_path):
 
 @pytest.mark.slow
 def test_run_autograder_writes_results_with_fake_autograder_paths(tmp_path):
-    from embedlab.grading import data as grading_data
     from embedlab.errors import EmbedlabError
+    from embedlab.grading import data as grading_data
 
+    settings = Settings.from_environment()
     try:
-        data_dir = grading_data.ensure()
+        data_dir = grading_data.ensure(settings.tfrecords_dir, settings.grading_data_dir)
     except EmbedlabError as error:
         pytest.skip(f"no grading data: {error}")
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)
     (root / "results").mkdir()
     (root / "submission" / "ex02_linear_model.py").write_text("def build_linear_model(v)\n")  # syntax error
-    with zipfile.ZipFile(gradescope.build_bundle(tmp_path / "autograder.zip")) as archive:
+    with zipfile.ZipFile(bundle.build_bundle(tmp_path / "autograder.zip")) as archive:
         script = archive.read("run_autograder").decode()
     (tmp_path / "run_autograder").write_text(script)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "EMBEDLAB_PYTHON": sys.executable,
            "EMBEDLAB_GRADING_DATA": str(data_dir),
-           "EMBEDLAB_TFRECORDS": str(grading_data.default_tfrecords_dir())}
+           "EMBEDLAB_TFRECORDS": str(settings.tfrecords_dir)}
     done = subprocess.run(["bash", str(tmp_path / "run_autograder")], env=env, capture_output=True, text=True,
                           timeout=600)
     results = json.loads((root / "results" / "results.json").read_text())

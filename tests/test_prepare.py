@@ -13,13 +13,12 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from data_fixtures import REVIEWS, make_acl_archive, make_acl_folder, review_files, tree_state  # noqa: E402
-
 from embedlab.data import prepare as prepare_module  # noqa: E402
-from embedlab.data import records
-from embedlab.data import tokenizer  # noqa: E402
-from embedlab.errors import EmbedlabError  # noqa: E402
+from embedlab.data import records, tokenizer  # noqa: E402
 from embedlab.data.prepare import prepare  # noqa: E402
+from embedlab.errors import EmbedlabError  # noqa: E402
+
+from data_fixtures import REVIEWS, make_acl_archive, make_acl_folder, review_files, tree_state  # noqa: E402
 
 
 def run(source, out, **kwargs):
@@ -240,7 +239,8 @@ def test_tensorflow_datasets_source(tmp_path, monkeypatch):
     out = tmp_path / "out"
     manifest = run(None, out)
     assert fake.calls == [("imdb_reviews", "train", True, False), ("imdb_reviews", "test", True, False)]
-    assert read_records(out / "train.tfrecord") == [(["great", "fun", "!"], 1.0), (["bad", "."], 0.0), (["not", "good"], 0.0)]
+    assert read_records(out / "train.tfrecord") == [
+        (["great", "fun", "!"], 1.0), (["bad", "."], 0.0), (["not", "good"], 0.0)]
     assert read_records(out / "test.tfrecord") == [(["awful"], 0.0), (["loved", "it"], 1.0)]
     assert manifest["source"] == {"kind": "tensorflow-datasets", "name": "imdb_reviews"}
     assert run(None, out)["up_to_date"] is True
@@ -253,6 +253,30 @@ def test_tensorflow_datasets_failure_is_one_line(tmp_path, monkeypatch):
     assert "no route to host" in str(caught.value) and "\n" not in str(caught.value)
     assert "--source" in str(caught.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_module_missing_inside_tensorflow_datasets_is_named_not_blamed_on_the_network(tmp_path, monkeypatch):
+    """tfds imports some modules lazily, at load time; a missing one is an install problem, not "no internet"."""
+    missing = ModuleNotFoundError("No module named 'importlib_resources'", name="importlib_resources")
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", FakeTfds(error=missing))
+    with pytest.raises(EmbedlabError) as caught:
+        run(None, tmp_path / "out")
+    message = str(caught.value)
+    assert "importlib_resources is missing" in message and "pip install importlib_resources" in message
+    assert "internet" not in message and "\n" not in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_tensorflow_datasets_finds_the_imdb_builder_code_offline(tmp_path):
+    """The real tfds, installed as declared: resolving the builder's code path imports importlib_resources.
+
+    tensorflow-datasets 4.9.10 does not declare that dependency; embedlab does. Without it this fails with
+    ModuleNotFoundError before any download is tried.
+    """
+    import tensorflow_datasets as tfds
+    builder = tfds.builder("imdb_reviews", data_dir=str(tmp_path))
+    assert type(builder).code_path is not None
+    assert builder.info.name == "imdb_reviews"
 
 
 def test_tensorflow_datasets_without_negatives_is_incomplete(tmp_path, monkeypatch):

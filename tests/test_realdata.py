@@ -10,13 +10,11 @@ import json
 
 import pytest
 
-from data_fixtures import prepared_data  # noqa: F401 - a fixture
-
-from embedlab.data import prepare
-from embedlab.data import records
-from embedlab.data import tokenizer
+from embedlab.data import prepare, records, tokenizer
 from embedlab.data.inspect import summarize
 from embedlab.vocabulary import INFORMATIVE_TERMS
+
+from data_fixtures import prepared_data  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.realdata
 

@@ -10,10 +10,10 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from data_fixtures import write_examples  # noqa: E402
-
 from embedlab.data import records  # noqa: E402
 from embedlab.errors import EmbedlabError  # noqa: E402
+
+from data_fixtures import write_examples  # noqa: E402
 
 # Terms our tokenizer would never produce, extra features the reader must
 # ignore, an empty review, and bytes that are not UTF-8.

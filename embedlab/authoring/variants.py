@@ -15,8 +15,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from embedlab.errors import EmbedlabError
-
 from embedlab.files import REPOSITORY
+
 VARIANTS_FILE = REPOSITORY / "tests" / "weak_variants.toml"
 SOLUTIONS = REPOSITORY / "solutions"
 

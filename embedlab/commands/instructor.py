@@ -1,38 +1,60 @@
-"""`embedlab grade` and `embedlab gradescope-bundle`: the instructor's commands.
+"""`embedlab stubs`, `course-check`, `grade`, `gradescope-bundle` and `gradescope-run`: the instructor's commands.
 
-Wire them in with ``grade_cli.add_commands(commands)`` (an argparse
-subparsers object); `python -m embedlab.commands.instructor ...` runs them directly.
+`add_commands(commands)` registers them on the one parser's subcommands
+(see `embedlab.cli`); each handler takes ``(args, settings)``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from embedlab import files
+from embedlab.errors import EmbedlabError
+from embedlab.settings import Settings
 
-def _grade(args: argparse.Namespace) -> int:
-    from embedlab.classroom import classgrade
+
+def _stubs(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.authoring import stubs
+
+    if args.write:
+        for path in stubs.write_stubs():
+            print(f"wrote {path.relative_to(files.REPOSITORY)}")
+        return 0
+    stale = stubs.stale_stubs()
+    for path in stale:
+        print(f"{path}: stale; run `embedlab stubs --write` to regenerate it from solutions/", file=sys.stderr)
+    if not stale:
+        print("exercises/ matches what solutions/ generates")
+    return 1 if stale else 0
+
+
+def _course_check(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.authoring import check
+
+    problems = check.problems()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print("every exercise has its solution, a fresh stub, a collector and tests whose points add up")
+    return 1 if problems else 0
+
+
+def _grade(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.classroom import grade, gradebook
 
     folders = [Path(path) for path in args.submissions]
     missing = [str(folder) for folder in folders if not folder.is_dir()]
     if missing:
-        from embedlab.errors import EmbedlabError
-
         raise EmbedlabError(f"not a submission folder: {', '.join(missing)}")
     if args.results and len(folders) != 1:
-        from embedlab.errors import EmbedlabError
-
         raise EmbedlabError("--results (Gradescope's results.json) needs exactly one submission")
-    if args.time_limit:
-        os.environ["EMBEDLAB_TIME_LIMIT"] = str(args.time_limit)
-    results = classgrade.grade_many(
-        folders, Path(args.out), jobs=args.jobs, data_dir=Path(args.grading_data) if args.grading_data else None,
-        seed=args.seed, resume=not args.no_resume, progress=not args.quiet)
-    if not args.quiet or len(results) == 1:
+    results = grade.grade_many(folders, Path(args.out), settings, jobs=args.jobs, resume=not args.no_resume,
+                               progress=not settings.quiet)
+    if not settings.quiet or len(results) == 1:
         for result in results:
-            print(classgrade.format_report(result))
+            print(gradebook.format_report(result))
     print(f"gradebook: {Path(args.out) / 'gradebook.csv'} and {Path(args.out) / 'gradebook.json'}")
     if args.results:
         from embedlab.classroom import gradescope
@@ -42,18 +64,32 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bundle(args: argparse.Namespace) -> int:
-    from embedlab.classroom import gradescope
+def _bundle(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.classroom import bundle
 
-    path = gradescope.build_bundle(Path(args.out))
+    path = bundle.build_bundle(Path(args.out))
     print(f"{path}: upload it as the autograder of a Gradescope programming assignment")
     return 0
 
 
+def _gradescope_run(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.classroom import gradescope
+
+    return gradescope.run(settings)
+
+
 def add_commands(commands) -> None:
+    stubs = commands.add_parser("stubs", help="check or regenerate exercises/ from solutions/")
+    stubs.add_argument("--write", action="store_true", help="regenerate the stubs instead of checking them")
+    stubs.set_defaults(run=_stubs)
+
+    course_check = commands.add_parser(
+        "course-check", help="check that every exercise has its solution, stub, collector and points")
+    course_check.set_defaults(run=_course_check)
+
     grade = commands.add_parser(
         "grade", help="grade submission folders in isolated workers; write results and a gradebook",
-        description="Grade each SUBMISSION folder (a student's ex01_input_pipeline.py ... ex08_bigrams.py). "
+        description="Grade each SUBMISSION folder (a student's exercise files, as in exercises/). "
                     "Student code runs only in sandboxed worker processes.")
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="a folder of a student's exercise files")
     grade.add_argument("--out", default="grading-output", metavar="DIR",
@@ -71,3 +107,9 @@ def add_commands(commands) -> None:
     bundle = commands.add_parser("gradescope-bundle", help="build the Gradescope autograder zip")
     bundle.add_argument("--out", default="autograder.zip", metavar="PATH", help="default: autograder.zip")
     bundle.set_defaults(run=_bundle)
+
+    run = commands.add_parser(
+        "gradescope-run", help="(inside Gradescope) grade $AUTOGRADER_ROOT/submission into results/results.json",
+        description="What the bundle's run_autograder calls: grade the submission in AUTOGRADER_ROOT "
+                    "(default /autograder) and always leave results/results.json.")
+    run.set_defaults(run=_gradescope_run)

@@ -1,28 +1,30 @@
-"""Subcommands for students (`list`, `hint`, `check`) and instructors (`stubs`).
+"""`embedlab list`, `hint`, `check` and `plot`: the student's commands.
 
-`check` runs the autograder (pytest on tests/grading) in a child process and
-turns its results into a short report: points per exercise, the first thing
-to fix, and the next hint.
+`check` runs the graded suite (`embedlab.grading.suite`) in a child pytest
+and turns its results into a short report: points per exercise, the first
+thing to fix, and the next hint. `plot` draws the figures of the exercises
+that declare some (``figures`` in exercises.toml) from the student's code.
+
+`add_commands(commands)` registers them on the one parser's subcommands
+(see `embedlab.cli`); each handler takes ``(args, settings)``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
-from embedlab import manifest
+from embedlab import files, manifest
 from embedlab.errors import EmbedlabError
+from embedlab.settings import Settings
 
-from embedlab.files import REPOSITORY
+KEYWORD_TARGETS = ("exercises", "solutions")
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace, settings: Settings) -> int:
     for exercise in manifest.load():
         budget = exercise.budget
         trained = f", trained {budget.epochs} epoch(s) of batch {budget.batch_size}" if budget and budget.epochs else ""
@@ -32,7 +34,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hint(args: argparse.Namespace) -> int:
+def _hint(args: argparse.Namespace, settings: Settings) -> int:
     exercise = manifest.get(args.exercise)
     hints = exercise.hints
     if args.level < 1 or args.level > len(hints):
@@ -46,25 +48,22 @@ def _hint(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_autograder(target: str, exercise_ids: list[str], extra: list[str], results: Path) -> int:
-    """Run pytest on the graded tests of `exercise_ids`; returns its exit status."""
-    command = [sys.executable, "-m", "pytest", str(REPOSITORY / "tests" / "grading"), f"--target={target}",
-               "--results-json", str(results), "-q", "-p", "no:cacheprovider", "--no-header", "-rN", *extra]
-    if exercise_ids:
-        command += ["-k", " or ".join(exercise_id[:4] for exercise_id in exercise_ids)]
-    return subprocess.call(command, cwd=REPOSITORY, stdout=subprocess.DEVNULL if not extra else None)
+def _target(target: str) -> str | Path:
+    """A keyword target as is; a folder relative to where the command was run."""
+    return target if target in KEYWORD_TARGETS else Path(target).resolve()
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.grading.suite import run_suite
+
     selected = [manifest.get(name).id for name in args.exercises]
-    with tempfile.TemporaryDirectory() as scratch:
-        results = Path(scratch) / "results.json"
-        print(f"grading {args.target} ({', '.join(selected) or 'all exercises'}); "
-              "models are trained for real, this takes a minute or two...", flush=True)
-        status = run_autograder(args.target, selected, ["-v"] if args.verbose else [], results)
-        if not results.is_file():
-            raise EmbedlabError(f"the autograder stopped before scoring (pytest exit status {status})")
-        report = json.loads(results.read_text())
+    print(f"grading {args.target} ({', '.join(selected) or 'all exercises'}); "
+          "models are trained for real, this takes a minute or two...", flush=True)
+    run = run_suite(_target(args.target), settings=settings, exercises=selected,
+                    extra=["-v"] if args.verbose else [], stdout=None if args.verbose else subprocess.DEVNULL)
+    if run.results is None:
+        raise EmbedlabError(f"the autograder stopped before scoring (pytest exit status {run.returncode})")
+    report = run.results
     print(summarize(report))
     if args.expect_score is not None and report["score"] != args.expect_score:
         print(f"expected a score of {args.expect_score}, got {report['score']}", file=sys.stderr)
@@ -75,6 +74,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def summarize(report: dict) -> str:
+    """The student's report of a graded run: points per exercise, then the first thing to fix."""
     lines = []
     first_unfinished = None
     for exercise_id, row in report["exercises"].items():
@@ -97,19 +97,43 @@ def summarize(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _stubs(args: argparse.Namespace) -> int:
-    from embedlab.authoring import stubs
+def _plot(args: argparse.Namespace, settings: Settings) -> int:
+    """Run each exercise that draws figures on the target, as the grader does, and describe its plots."""
+    from embedlab.grading import contract
+    from embedlab.grading import data as grading_data
+    from embedlab.grading.scoring import separability
+    from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
 
-    if args.write:
-        for path in stubs.write_stubs():
-            print(f"wrote {path.relative_to(REPOSITORY)}")
-        return 0
-    stale = stubs.stale_stubs()
-    for path in stale:
-        print(f"{path}: stale; run `embedlab stubs --write` to regenerate it from solutions/", file=sys.stderr)
-    if not stale:
-        print("exercises/ matches what solutions/ generates")
-    return 1 if stale else 0
+    folder = files.REPOSITORY / args.target if args.target in KEYWORD_TARGETS else Path(args.target)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data_dir = grading_data.ensure(settings.tfrecords_dir, settings.grading_data_dir)
+    index = ([INFORMATIVE_TERMS.index(term) for term in POSITIVE_TERMS],
+             [INFORMATIVE_TERMS.index(term) for term in NEGATIVE_TERMS])
+    shown, problems, needed = False, [], []
+    for exercise in manifest.with_figures():
+        result = contract.collect(exercise.id, folder / exercise.module_file, data_dir, seed=settings.seed,
+                                  out_dir=out)
+        # The collector reports each figure it drew as "<stage>_plot", its matrix as "<stage>_matrix".
+        drawn = {Path(value).name: key.removesuffix("_plot") for key, value in result.items()
+                 if key.endswith("_plot") and isinstance(value, str)}
+        for figure in exercise.figures:
+            stage = drawn.get(figure)
+            if stage is None:
+                continue
+            label = (f"after {exercise.budget.short_steps} steps" if stage == "short"
+                     else f"after {exercise.budget.epochs} epoch")
+            matrix = result[f"{stage}_matrix"]
+            split = separability(matrix[index[0]], matrix[index[1]])
+            print(f"{result[f'{stage}_plot']}: the embedding {label}; a straight line separates "
+                  f"{split:.0%} of the clearly positive and negative terms")
+            shown = True
+        problems += [f"{step}: {message}" for step, message in result["errors"].items()]
+        needed += [*exercise.requires, exercise.id]
+    if not shown:
+        numbers = " and ".join(str(manifest.get(exercise_id).number) for exercise_id in dict.fromkeys(needed))
+        raise EmbedlabError(f"no plot: {'; '.join(problems) or f'exercises {numbers} must work first'}")
+    return 0
 
 
 def add_commands(commands) -> None:
@@ -117,7 +141,7 @@ def add_commands(commands) -> None:
     listing.set_defaults(run=_list)
 
     hint = commands.add_parser("hint", help="show the hints of an exercise, one tier at a time")
-    hint.add_argument("exercise", help="exercise number or id, e.g. 4 or ex04_embedding_dnn")
+    hint.add_argument("exercise", help="exercise number or id, as `embedlab list` shows them")
     hint.add_argument("level", nargs="?", type=int, default=1, help="which hint tier (default 1)")
     hint.add_argument("--all", action="store_true", help="show every tier")
     hint.set_defaults(run=_hint)
@@ -130,48 +154,7 @@ def add_commands(commands) -> None:
                        help="exit 0 only if the total score equals this (CI uses 0 for the untouched stubs)")
     check.set_defaults(run=_check)
 
-    stubs = commands.add_parser("stubs", help="(instructors) check or regenerate exercises/ from solutions/")
-    stubs.add_argument("--write", action="store_true", help="regenerate the stubs instead of checking them")
-    stubs.set_defaults(run=_stubs)
-
-    add_plot_command(commands)
-
-    from embedlab.commands import instructor as grade_cli
-
-    grade_cli.add_commands(commands)
-
-
-def _plot(args: argparse.Namespace) -> int:
-    """Train the target's exercise-4 model and draw its embedding with its exercise-6 plot."""
-    from embedlab import manifest as course
-    from embedlab.grading import data as grading_data
-    from embedlab.grading import contract as harness
-    from embedlab.grading.scoring import separability
-    from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
-
-    folder = REPOSITORY / args.target if args.target in ("exercises", "solutions") else Path(args.target)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    exercise = course.get("ex06_plot_embedding")
-    result = harness.collect(exercise.id, folder / exercise.module_file, grading_data.ensure(), out_dir=out)
-    index = [INFORMATIVE_TERMS.index(term) for term in POSITIVE_TERMS], [INFORMATIVE_TERMS.index(term) for term in NEGATIVE_TERMS]
-    shown = False
-    for name, label in (("trained", f"after {exercise.budget.epochs} epoch"),
-                        ("short", f"after {exercise.budget.short_steps} steps")):
-        if f"{name}_plot" in result:
-            matrix = result[f"{name}_matrix"]
-            split = separability(matrix[index[0]], matrix[index[1]])
-            print(f"{result[f'{name}_plot']}: the embedding {label}; a straight line separates "
-                  f"{split:.0%} of the clearly positive and negative terms")
-            shown = True
-    if not shown:
-        problems = "; ".join(f"{step}: {message}" for step, message in result["errors"].items())
-        raise EmbedlabError(f"no plot: {problems or 'exercises 4 and 6 must work first'}")
-    return 0
-
-
-def add_plot_command(commands) -> None:
-    plot = commands.add_parser("plot", help="train your exercise-4 model and plot its 2-D embedding (exercise 6)")
+    plot = commands.add_parser("plot", help="train your model and plot its 2-D embedding, as the grader does")
     plot.add_argument("--target", default="exercises", help="exercises (default), solutions, or a folder")
     plot.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
     plot.set_defaults(run=_plot)

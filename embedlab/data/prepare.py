@@ -29,8 +29,7 @@ import tempfile
 from pathlib import Path
 
 from embedlab import __version__
-from embedlab.data import sources
-from embedlab.data import tokenizer
+from embedlab.data import sources, tokenizer
 from embedlab.errors import EmbedlabError, first_line
 
 MANIFEST = "manifest.json"

@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from embedlab.errors import EmbedlabError
+from embedlab.errors import EmbedlabError, first_line
 
 TERMS = "terms"
 LABELS = "labels"
@@ -127,7 +127,7 @@ def check_schema(path: str | os.PathLike) -> int:
 
     try:
         example = tf.train.Example.FromString(first)
-    except Exception:  # noqa: BLE001 - protobuf's DecodeError is not exported stably
+    except Exception:
         raise EmbedlabError(f"{path}: records are not tf.train.Example protos") from None
     features = example.features.feature
     problems = []
@@ -198,9 +198,9 @@ def _split(parsed):
 
 
 def _first_line(error: BaseException) -> str:
-    """An error's message on one line, without TensorFlow's op decorations."""
+    """An error's message on one line (`embedlab.errors.first_line`), without TensorFlow's op decorations."""
     text = getattr(error, "message", None) or str(error)
     text = re.sub(r"\{\{[^}]*\}\}|\s*\[Op:[^\]]*\].*|\[\[\{\{node [^}]*\}\}\]\]", "", text)
     text = re.sub(r"^\s*Error in user-defined function passed to .*? with iterator: [\w:]+: (Name: [^,]*, )?", "",
                   text).strip()
-    return text.splitlines()[0].strip() if text else type(error).__name__
+    return first_line(EmbedlabError(text)) if text else type(error).__name__

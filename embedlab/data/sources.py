@@ -18,8 +18,8 @@ import os
 import re
 import tarfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from embedlab.errors import EmbedlabError, first_line
 
@@ -200,11 +200,11 @@ def read_tfds(data_dir: Path | None, report: DecodeReport, progress: Callable[[i
 
     Records keep TFDS's order within a split (its index is the review id).
     """
+    name = "tensorflow-datasets imdb_reviews"
     try:
         import tensorflow_datasets as tfds
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        raise EmbedlabError("tensorflow-datasets is not installed; use --source PATH") from None
-    name = "tensorflow-datasets imdb_reviews"
+    except ImportError as error:
+        raise EmbedlabError(missing_module(name, error)) from None
     tally = _Tally(name)
     for split in SPLITS:
         try:
@@ -213,7 +213,11 @@ def read_tfds(data_dir: Path | None, report: DecodeReport, progress: Callable[[i
                 data_dir=None if data_dir is None else str(data_dir),
             )
             examples = tfds.as_numpy(dataset)
-        except Exception as error:  # noqa: BLE001 - tfds raises many kinds
+        except ImportError as error:
+            # A module tfds imports lazily (it does not declare importlib_resources,
+            # for one) is missing: that is not a network problem.
+            raise EmbedlabError(missing_module(name, error)) from None
+        except Exception as error:
             raise EmbedlabError(
                 f"{name}: could not load ({first_line(error)}); "
                 "without internet, pass --source with a local copy of aclImdb_v1.tar.gz"
@@ -226,6 +230,17 @@ def read_tfds(data_dir: Path | None, report: DecodeReport, progress: Callable[[i
             progress(1)
             yield Review(split, float(label), index, report.decode(bytes(text), origin), origin)
     tally.check_complete()
+
+
+def missing_module(what: str, error: ImportError) -> str:
+    """The one-line reason for an import that failed inside `what`: the module, and the install that fixes it.
+
+    >>> print(missing_module("tfds", ModuleNotFoundError(name="importlib_resources")))
+    tfds: the Python module importlib_resources is missing (pip install importlib_resources, or reinstall embedlab: ...)
+    """
+    module = getattr(error, "name", None) or first_line(error)
+    return (f"{what}: the Python module {module} is missing (pip install {module}, "
+            "or reinstall embedlab: pip install -e .)")
 
 
 def _not_an_archive(path: Path) -> str:

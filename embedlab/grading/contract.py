@@ -15,15 +15,17 @@ raises leaves an entry in ``result["errors"]`` and the others still run.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from embedlab import manifest
-
+from embedlab.errors import EmbedlabError
 
 
 class Collection:
@@ -43,7 +45,7 @@ class Collection:
         started = time.perf_counter()
         try:
             return function(*args, **kwargs)
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - any failure of student code is a result
+        except (Exception, SystemExit) as error:  # any failure of student code is a result
             self.result["errors"][name] = describe_error(error, self.module_path)
             return None
         finally:
@@ -98,11 +100,33 @@ def load_module(path: Path):
     return module
 
 
+def collector(exercise_id: str):
+    """The collector module of an exercise: ``embedlab.grading.collectors.<exercise id>``.
+
+    It defines ``collect(collection)``, ``RETURNS`` (its result's keys and
+    their kinds, see `embedlab.grading.schema`) and, if it computes reference
+    values before it imports the submission, ``TRUSTED_REFERENCE = True``.
+    """
+    exercise = manifest.get(exercise_id)
+    try:
+        return importlib.import_module(f"embedlab.grading.collectors.{exercise.id}")
+    except ModuleNotFoundError as error:
+        raise EmbedlabError(f"{exercise.id}: no collector module ({error})") from None
+
+
+def returns(exercise_id: str) -> dict:
+    """What the exercise's collector declares it returns: {key: kind}."""
+    return dict(collector(exercise_id).RETURNS)
+
+
+def has_trusted_reference(exercise_id: str) -> bool:
+    """Whether a run without a submission yields the grader's own reference values."""
+    return bool(getattr(collector(exercise_id), "TRUSTED_REFERENCE", False))
+
+
 def collect(exercise_id: str, module_path, data_dir, seed: int | None = None, out_dir=None) -> dict:
     """Run one exercise of a submission and return plain data about it."""
-    from embedlab.grading import collectors
-
     seed = manifest.grading_seed() if seed is None else int(seed)
     collection = Collection(exercise_id, Path(module_path), Path(data_dir), seed, out_dir)
-    collectors.COLLECTORS[collection.exercise.id](collection)
+    collector(collection.exercise.id).collect(collection)
     return collection.result

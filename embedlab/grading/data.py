@@ -1,17 +1,22 @@
 """The grader's copy of the data, built once from the prepared TFRecords.
 
-Layout of a grading-data folder (default ``tfrecords/.grading``)::
+Layout of a grading-data folder (by default ``<tfrecords>/.grading``)::
 
     meta.json              what it was built from (sha256 of the sources)
+    facts.json             facts about the data the grader needs without
+                           reading it again: {"test_records": 25000}
     test_labels.npy        the 25,000 test labels: read by the grading process only
-    reference.json         facts about the training file the grader checks
-                           exercise 1 against (first batches, counts)
     worker/train.tfrecord  the training split, as prepared
     worker/test_terms.tfrecord
                            the test reviews' terms only, without labels
 
 Student code only ever sees ``worker/``: it can train on the training split
 and predict the test reviews, but it cannot read the test labels there.
+Nothing here knows about any exercise; what an exercise checks against is
+computed by its collector (see `embedlab.grading.collectors`).
+
+>>> test_records("no/such/folder") is None
+True
 """
 
 from __future__ import annotations
@@ -21,20 +26,13 @@ import os
 import shutil
 from pathlib import Path
 
+from embedlab import files
 from embedlab.errors import EmbedlabError
 
-REFERENCE_BATCHES = 3
-REFERENCE_BATCH_SIZE = 25
-FORMAT_VERSION = 1
-
-
-def default_tfrecords_dir() -> Path:
-    configured = os.environ.get("EMBEDLAB_TFRECORDS")
-    if configured:
-        return Path(configured)
-    from embedlab.files import DEFAULT_TFRECORDS
-
-    return DEFAULT_TFRECORDS
+FORMAT_VERSION = 2  # 2: facts.json instead of exercise 1's reference.json
+FACTS_FILE = "facts.json"
+LABELS_FILE = "test_labels.npy"
+META_FILE = "meta.json"
 
 
 def worker_dir(data_dir: Path) -> Path:
@@ -50,13 +48,18 @@ def test_terms_file(data_dir: Path) -> Path:
 
 
 def load_test_labels(data_dir: Path):
+    """The test labels, float32 of shape (test records,): for the grading process only."""
     import numpy as np
 
-    return np.load(Path(data_dir) / "test_labels.npy")
+    return np.load(Path(data_dir) / LABELS_FILE)
 
 
-def load_reference(data_dir: Path) -> dict:
-    return json.loads((Path(data_dir) / "reference.json").read_text())
+def test_records(data_dir: Path) -> int | None:
+    """How many test reviews there are (the length of a model's predictions); None if unknown."""
+    try:
+        return int(json.loads((Path(data_dir) / FACTS_FILE).read_text())["test_records"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _source_fingerprint(tfrecords_dir: Path) -> dict:
@@ -77,13 +80,16 @@ def _source_fingerprint(tfrecords_dir: Path) -> dict:
         }
 
 
-def ensure(tfrecords_dir: Path | None = None, out_dir: Path | None = None) -> Path:
-    """Build the grading-data folder if it is missing or stale; return its path."""
-    tfrecords_dir = Path(tfrecords_dir or default_tfrecords_dir())
-    out_dir = Path(out_dir or tfrecords_dir / ".grading")
+def ensure(tfrecords_dir: Path, out_dir: Path | None = None) -> Path:
+    """Build the grading-data folder from `tfrecords_dir` if it is missing or stale; return its path.
+
+    `out_dir` defaults to ``<tfrecords_dir>/.grading`` (see `Settings.grading_data`).
+    """
+    tfrecords_dir = Path(tfrecords_dir)
+    out_dir = tfrecords_dir / ".grading" if out_dir is None else Path(out_dir)
     fingerprint = {"format": FORMAT_VERSION, "sources": _source_fingerprint(tfrecords_dir)}
     try:
-        if json.loads((out_dir / "meta.json").read_text()) == fingerprint:
+        if json.loads((out_dir / META_FILE).read_text()) == fingerprint:
             return out_dir
     except (OSError, ValueError):
         pass
@@ -97,18 +103,20 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
 
     from embedlab.data import records
 
+    # Built beside its final place, then swapped in whole: a reader never sees half a folder.
     staging = out_dir.with_name(out_dir.name + f".partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "worker").mkdir(parents=True)
+    worker = worker_dir(staging)
+    worker.mkdir(parents=True)
     try:
         train_source = tfrecords_dir / "train.tfrecord"
         test_source = tfrecords_dir / "test.tfrecord"
         for path in (train_source, test_source):
             records.check_schema(path)
-        shutil.copyfile(train_source, staging / "worker" / "train.tfrecord")
+        shutil.copyfile(train_source, train_file(staging))
 
         labels = []
-        with tf.io.TFRecordWriter(str(staging / "worker" / "test_terms.tfrecord")) as writer:
+        with tf.io.TFRecordWriter(str(test_terms_file(staging))) as writer:
             for serialized in tf.data.TFRecordDataset(str(test_source)).batch(1000):
                 parsed = tf.io.parse_example(serialized, records.feature_spec())
                 labels.append(parsed[records.LABELS].numpy()[:, 0])
@@ -116,24 +124,9 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
                     example = tf.train.Example.FromString(raw)
                     del example.features.feature[records.LABELS]
                     writer.write(example.SerializeToString(deterministic=True))
-        np.save(staging / "test_labels.npy", np.concatenate(labels).astype(np.float32))
-
-        batches = []
-        total = positives = 0
-        for features, batch_labels in records.read_dataset(train_source, batch_size=REFERENCE_BATCH_SIZE):
-            if len(batches) < REFERENCE_BATCHES:
-                batches.append({
-                    "terms": [[t.decode("utf-8") for t in row] for row in features[records.TERMS].to_list()],
-                    "labels": batch_labels.numpy()[:, 0].tolist(),
-                })
-            total += int(batch_labels.shape[0])
-            positives += int(batch_labels.numpy().sum())
-        reference = {"batch_size": REFERENCE_BATCH_SIZE, "first_batches": batches,
-                     "train_records": total, "train_positive": positives,
-                     "test_records": int(sum(len(chunk) for chunk in labels))}
-        (staging / "reference.json").write_text(json.dumps(reference))
-        (staging / "meta.json").write_text(json.dumps(fingerprint))
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(staging, out_dir)
+        np.save(staging / LABELS_FILE, np.concatenate(labels).astype(np.float32))
+        (staging / FACTS_FILE).write_text(json.dumps({"test_records": int(sum(len(chunk) for chunk in labels))}))
+        (staging / META_FILE).write_text(json.dumps(fingerprint))
+        files.replace_folder(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -16,9 +16,13 @@ reviews; the labels never leave the grading process.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from embedlab.manifest import Metrics
 
 
 def _check(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,11 +95,15 @@ def describe(values: Sequence[float]) -> str:
     return f"mean {np.mean(values):.4f}, min {np.min(values):.4f}, max {np.max(values):.4f}"
 
 
-def judge_model(predictions, labels, thresholds, what: str) -> tuple[bool, str]:
-    """Compare a model's test accuracy and AUC with the exercise's pass marks.
+def judge_model(predictions, labels, thresholds: Metrics, what: str) -> tuple[bool, str]:
+    """Compare a model's test accuracy and AUC with the exercise's pass marks (`thresholds`).
 
     Returns (passed, message); the message says what was measured, what was
     expected and what usually causes a shortfall.
+
+    >>> from embedlab.manifest import Metrics
+    >>> judge_model(np.array([0.2, 0.8]), np.array([0.0, 1.0]), Metrics(accuracy=0.9, auc=0.9), "a model")[0]
+    True
     """
     measured = {"accuracy": accuracy(predictions, labels), "auc": roc_auc(predictions, labels)}
     short = [name for name in ("accuracy", "auc") if measured[name] < getattr(thresholds, name)]

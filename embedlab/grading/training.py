@@ -2,21 +2,19 @@
 
 The grader owns the data pipeline, the seed and the budget; a submission only
 provides a compiled model. Everything here runs where the student's code runs
-(in the pytest process, or in an isolated worker) and imports TensorFlow.
+(in the pytest process, or in an isolated worker) and imports TensorFlow
+inside its functions; silencing TensorFlow's log is the edges' job
+(`embedlab.settings.quiet_tensorflow`).
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
+from embedlab.data import records
 from embedlab.grading import data as grading_data
-from embedlab.data import records  # noqa: E402
 
 
 def set_determinism(seed: int) -> None:

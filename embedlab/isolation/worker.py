@@ -9,25 +9,24 @@ is imported it
 3. drops root: no supplementary groups, the given gid and uid,
 
 then calls `embedlab.grading.contract.collect` and writes, at the very end and
-atomically, ``OUT/result.json`` (numbers, strings, lists, dicts; each numpy
-array replaced by ``{"__ndarray__": "aN.npy"}``) and ``OUT/arrays/aN.npy``.
-A worker that ends before that (os._exit, a crash, a kill) leaves no
-result.json: the parent turns that into a failed exercise with the reason.
+atomically, its result as plain data (`embedlab.isolation.wire.write_result`:
+``OUT/result.json`` and ``OUT/arrays/aN.npy``), with the list of the grader's
+functions the submission replaced in memory. A worker that ends before that
+(os._exit, a crash, a kill) leaves no result.json: the parent turns that into
+a failed exercise with the reason.
 
 This module is trusted code running next to untrusted code: nothing it
 writes is trusted by the parent, which validates every item (see
-`embedlab.isolation.sandbox.load_result`).
+`embedlab.isolation.wire.load_result`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
-RESULT_FILE = "result.json"
-ARRAYS_DIR = "arrays"
+from embedlab.isolation.wire import write_result
 
 
 def _apply_limits(args) -> None:
@@ -66,74 +65,6 @@ def _drop_privileges(uid: int | None, gid: int | None) -> None:
         pass
     else:
         raise SystemExit("worker: could regain root")
-
-
-class _Encoder:
-    """Turns a collector's result into JSON text plus .npy files (numbers only)."""
-
-    def __init__(self, arrays_dir: str):
-        self.arrays_dir = arrays_dir
-        self.count = 0
-        self.dropped: dict[str, str] = {}
-
-    def convert(self, value, where: str, depth: int = 0):
-        import numpy as np
-
-        if depth > 40:
-            self.dropped[where] = "nested too deeply"
-            return None
-        if value is None or type(value) in (bool, int, float, str):
-            return value
-        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            return value.item()
-        if isinstance(value, np.str_):
-            return str.__str__(value)
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind in "biuf":
-                os.makedirs(self.arrays_dir, exist_ok=True)
-                name = f"a{self.count}.npy"
-                self.count += 1
-                np.save(os.path.join(self.arrays_dir, name), np.ascontiguousarray(value), allow_pickle=False)
-                return {"__ndarray__": name}
-            if value.dtype.kind == "U":
-                return [str.__str__(item) for item in value.reshape(-1).tolist()]
-            self.dropped[where] = f"an array of dtype {value.dtype} is not plain data"
-            return None
-        if type(value) is dict:
-            converted = {}
-            for key, item in value.items():
-                if type(key) is not str:
-                    self.dropped[f"{where}.{key!r}"] = "a key that is not a string"
-                    continue
-                if key == "__ndarray__":
-                    self.dropped[f"{where}.{key}"] = "a reserved key"
-                    continue
-                converted[key] = self.convert(item, f"{where}.{key}", depth + 1)
-            return converted
-        if type(value) in (list, tuple):
-            return [self.convert(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
-        self.dropped[where] = f"a {type(value).__name__} is not plain data"
-        return None
-
-
-def write_result(out_dir: str, token: str, exercise_id: str, result, extra: dict | None = None) -> None:
-    encoder = _Encoder(os.path.join(out_dir, ARRAYS_DIR))
-    plain = encoder.convert(result, "result")
-    if type(plain) is not dict:
-        plain = {"errors": {"worker": "the collector returned no dict"}}
-    if encoder.dropped:
-        errors = plain.setdefault("errors", {})
-        if type(errors) is dict:
-            for where, why in list(encoder.dropped.items())[:50]:
-                errors[f"boundary {where}"] = why
-    payload = {"complete": True, "token": token, "exercise": exercise_id, "result": plain, **(extra or {})}
-    text = json.dumps(payload, allow_nan=True)
-    partial = os.path.join(out_dir, RESULT_FILE + ".partial")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, os.path.join(out_dir, RESULT_FILE))
 
 
 GUARDED_MODULES = ("builtins", "json", "os", "numpy", "math")
@@ -177,15 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     figures = os.path.join(args.out, "figures")
     os.makedirs(figures, exist_ok=True)
 
-    from embedlab.grading import collectors
     from embedlab.grading import contract as harness
-    from embedlab.grading import scoring
-    from embedlab.grading import training  # noqa: F401 - snapshot them all
+    from embedlab.grading import scoring, training  # noqa: F401 - imported to be in the snapshot
 
+    try:  # imported now so that the snapshot covers the exercise's collector too
+        harness.collector(args.exercise)
+    except Exception:  # collect() below reports it
+        pass
     before = _snapshot()
     try:
         result = harness.collect(args.exercise, args.module, args.data, seed=args.seed, out_dir=figures)
-    except BaseException as error:  # noqa: BLE001 - a collector step the student broke: report it
+    except BaseException as error:  # a collector step the student broke: report it
         module = args.module
         result = {"exercise": args.exercise, "seconds": {},
                   "errors": {"collect": harness.describe_error(error, module)}}
@@ -197,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         write_result(args.out, token, args.exercise, result,
                      {"peak_rss_mb": round(peak_kb / 1024, 1), "tampered": changed[:20]})
-    except Exception as error:  # noqa: BLE001 - e.g. a student object that cannot be encoded
+    except Exception as error:  # e.g. a student object that cannot be encoded
         write_result(args.out, token, args.exercise,
                      {"exercise": args.exercise, "errors": {"boundary": f"{type(error).__name__}: {error}"}},
                      {"peak_rss_mb": round(peak_kb / 1024, 1), "tampered": changed[:20]})

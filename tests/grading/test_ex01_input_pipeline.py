@@ -1,4 +1,9 @@
-"""Exercise 1: the input pipeline, checked against the grader's own reader."""
+"""Exercise 1: the input pipeline, checked against the grader's own reader.
+
+The batch size is the exercise's budget in exercises.toml; the reference
+(the training file's first batches at that size, its record counts) is
+computed by the collector before the submission runs.
+"""
 
 import pytest
 
@@ -6,10 +11,13 @@ pytestmark = pytest.mark.exercise("ex01_input_pipeline")
 
 
 @pytest.fixture
-def reference(submission):
-    from embedlab.grading import data as grading_data
+def reference(collected):
+    return collected.need("reference")
 
-    return grading_data.load_reference(submission.data_dir())
+
+@pytest.fixture
+def batch_size(collected):
+    return collected.exercise.budget.batch_size
 
 
 @pytest.mark.points(2)
@@ -46,38 +54,41 @@ def test_labels_are_float32_of_shape_batch_by_1(collected):
 
 
 @pytest.mark.points(2)
-def test_unshuffled_batches_match_the_file(collected, reference):
+def test_unshuffled_batches_match_the_file(collected, reference, batch_size):
     """without shuffle, the first batches hold the file's first reviews, in order"""
     batches = collected.need("first_batches", "make_dataset")
     expected = reference["first_batches"]
-    assert len(batches) == len(expected), f"got {len(batches)} batches from take(3); expected 3"
+    assert len(batches) == len(expected), (
+        f"got {len(batches)} batches from take({len(expected)}); expected {len(expected)}")
     for index, (got, want) in enumerate(zip(batches, expected)):
         assert got["terms"] == want["terms"], (
-            f"batch {index} of make_dataset(train, batch_size=25, shuffle=False) holds other reviews than the "
-            f"file's reviews {25 * index}..{25 * index + 24} (first terms: {got['terms'][0][:8]} vs "
-            f"{want['terms'][0][:8]}). Shuffle only when shuffle=True.")
-        assert got["labels"] == want["labels"], f"batch {index}: labels {got['labels'][:8]}... vs {want['labels'][:8]}..."
+            f"batch {index} of make_dataset(train, batch_size={batch_size}, shuffle=False) holds other reviews "
+            f"than the file's reviews {batch_size * index}..{batch_size * index + batch_size - 1} (first terms: "
+            f"{got['terms'][0][:8]} vs {want['terms'][0][:8]}). Shuffle only when shuffle=True.")
+        assert got["labels"] == want["labels"], (
+            f"batch {index}: labels {got['labels'][:8]}... vs {want['labels'][:8]}...")
 
 
 @pytest.mark.points(1)
-def test_one_epoch_holds_every_review_once(collected, reference):
+def test_one_epoch_holds_every_review_once(collected, reference, batch_size):
     """one epoch: 25,000 reviews in batches of 25, half of them positive"""
     epoch = collected.need("epoch", "make_dataset")
-    assert epoch["examples"] == reference["train_records"] and epoch["batch_sizes"] == [25], (
-        f"one pass over make_dataset(train, batch_size=25) gave {epoch['examples']} reviews in batches of "
-        f"{epoch['batch_sizes']}; expected {reference['train_records']} in batches of 25 (num_epochs=1).")
+    assert epoch["examples"] == reference["train_records"] and epoch["batch_sizes"] == [batch_size], (
+        f"one pass over make_dataset(train, batch_size={batch_size}) gave {epoch['examples']} reviews in batches "
+        f"of {epoch['batch_sizes']}; expected {reference['train_records']} in batches of {batch_size} "
+        "(num_epochs=1).")
     assert epoch["positives"] == reference["train_positive"]
     seven = collected.need("batch_size_7", "batch_size_7_take")
     assert seven[0]["labels_shape"] == [7, 1], f"batch_size=7 gave labels of shape {seven[0]['labels_shape']}"
 
 
 @pytest.mark.points(1)
-def test_shuffle_is_seeded_and_complete(collected, reference):
+def test_shuffle_is_seeded_and_complete(collected, reference, batch_size):
     """shuffle=True reorders reviews, the same way for the same seed, losing none"""
     first = collected.need("shuffled_first", "shuffled")[0]
     again = collected.need("shuffled_again_first", "shuffled_again")[0]
     assert first["terms"] != reference["first_batches"][0]["terms"], (
-        "make_dataset(..., shuffle=True) gave the file's first 25 reviews in order: it does not shuffle.")
+        f"make_dataset(..., shuffle=True) gave the file's first {batch_size} reviews in order: it does not shuffle.")
     assert first["terms"] == again["terms"], (
         "two datasets made with shuffle=True and the same seed start with different reviews: "
         "pass the seed to Dataset.shuffle(..., seed=seed).")
@@ -91,7 +102,8 @@ def test_shuffle_is_seeded_and_complete(collected, reference):
 def test_num_epochs_none_repeats(collected):
     """num_epochs=None repeats the data forever"""
     count = collected.need("repeat_batches_1001", "repeat")
-    assert count == 1001, f"take(1001) on make_dataset(num_epochs=None) gave {count} batches; expected 1001 (repeat(None))."
+    assert count == 1001, (
+        f"take(1001) on make_dataset(num_epochs=None) gave {count} batches; expected 1001 (repeat(None)).")
 
 
 @pytest.mark.points(0)

@@ -43,7 +43,8 @@ def test_counts_vector_matches_stringlookup(collected):
 @pytest.mark.points(2)
 def test_lookup_by_index_matches_embedding_layer(collected, dimension):
     """lookup(term) is the term's row, as keras.layers.Embedding looks it up"""
-    _compare(collected, f"lookup_{dimension}", f"lookup_{dimension}", f"lookup(term, matrix, vocabulary) (dim {dimension})",
+    _compare(collected, f"lookup_{dimension}", f"lookup_{dimension}",
+             f"lookup(term, matrix, vocabulary) (dim {dimension})",
              "Index the matrix with the term's position in the vocabulary; zeros for an unknown term.")
 
 

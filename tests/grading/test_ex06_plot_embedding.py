@@ -74,7 +74,8 @@ def _separation(matrix) -> float:
 @pytest.mark.points(7)
 def test_trained_embedding_separates_positive_from_negative_terms(collected):
     """in the trained 2-D embedding, a straight line separates positive from negative terms"""
-    matrix = collected.need("trained_matrix", "import ex04_embedding_dnn", "train (trained)", "build (trained)")
+    required = collected.exercise.requires[0]  # the exercise whose model is trained
+    matrix = collected.need("trained_matrix", f"import {required}", "train (trained)", "build (trained)")
     separation = _separation(matrix)
     assert separation >= GEOMETRY_PASS_MARK, (
         f"after training exercise 4's model ({collected.exercise.budget.epochs} epoch of batch "

@@ -2,32 +2,24 @@
 
 The grader trains each model itself (the exercise's budget in
 exercises.toml, the grader's pipeline and seed) and scores its predictions on
-the 25,000 test reviews; see embedlab/collectors.py for what is gathered.
+the 25,000 test reviews; see embedlab/grading/collectors/ for what is
+gathered. Which exercise has which check, for how many points, and how its
+builder is called are declared in exercises.toml (``checks``, ``builder``).
 """
 
 import math
 
 import pytest
-from cases import case
 
 from embedlab.grading import scoring
 
-BUILDERS = {
-    "ex02_linear_model": "build_linear_model(INFORMATIVE_TERMS)",
-    "ex03_dnn_counts": "build_dnn_model(INFORMATIVE_TERMS)",
-    "ex04_embedding_dnn": "build_embedding_model(INFORMATIVE_TERMS)",
-    "ex07_bigger_vocabulary": "build_bigger_model(build_vocabulary(train))",
-    "ex08_bigrams": "build_bigram_model(train)",
-}
+from cases import cases
 
 
-@pytest.mark.parametrize("exercise_id", [
-    case("ex02_linear_model", 2), case("ex03_dnn_counts", 2), case("ex04_embedding_dnn", 2),
-    case("ex07_bigger_vocabulary", 1), case("ex08_bigrams", 1),
-])
+@pytest.mark.parametrize("exercise_id", cases("compiled_model"))
 def test_builds_a_compiled_model_of_ragged_terms(collected, exercise_id):
     """returns a compiled keras.Model with one ragged string input 'terms' and a (batch, 1) output"""
-    built = BUILDERS[exercise_id]
+    built = collected.exercise.builder
     model = collected.need("model", "build")
     inputs = model.get("inputs", [])
     assert len(inputs) == 1 and inputs[0]["dtype"] == "string" and inputs[0]["ragged"], (
@@ -43,14 +35,13 @@ def test_builds_a_compiled_model_of_ragged_terms(collected, exercise_id):
         f"{built}: outputs {probes} are not probabilities in [0, 1]; end with Dense(1, activation='sigmoid').")
 
 
-@pytest.mark.parametrize("exercise_id", [
-    case("ex02_linear_model", 2), case("ex03_dnn_counts", 1), case("ex04_embedding_dnn", 1),
-])
+@pytest.mark.parametrize("exercise_id", cases("adagrad"))
 def test_optimizer_is_adagrad_with_global_clipnorm(collected, exercise_id):
     """Adagrad, learning rate 0.1, gradients clipped by global norm 5.0, as in the course"""
     optimizer = collected.need("model", "build").get("optimizer") or {}
-    assert optimizer.get("class") == "Adagrad" and math.isclose(optimizer.get("learning_rate") or 0, 0.1, rel_tol=1e-5), (
-        f"{BUILDERS[exercise_id]} compiled with {optimizer.get('class')} at learning rate "
+    assert optimizer.get("class") == "Adagrad" and math.isclose(
+            optimizer.get("learning_rate") or 0, 0.1, rel_tol=1e-5), (
+        f"{collected.exercise.builder} compiled with {optimizer.get('class')} at learning rate "
         f"{optimizer.get('learning_rate')}; the course used keras.optimizers.Adagrad(learning_rate=0.1, ...).")
     assert optimizer.get("global_clipnorm") == 5.0 and optimizer.get("clipnorm") is None, (
         f"clipping: global_clipnorm={optimizer.get('global_clipnorm')}, clipnorm={optimizer.get('clipnorm')}; "
@@ -58,9 +49,7 @@ def test_optimizer_is_adagrad_with_global_clipnorm(collected, exercise_id):
         "which clips each variable on its own).")
 
 
-@pytest.mark.parametrize("exercise_id", [
-    case("ex02_linear_model", 2), case("ex03_dnn_counts", 1), case("ex04_embedding_dnn", 1),
-])
+@pytest.mark.parametrize("exercise_id", cases("oov_ignored"))
 def test_out_of_vocabulary_terms_are_ignored(collected, exercise_id):
     """a review's terms outside the vocabulary change nothing"""
     probes = collected.need("probes", "train", "probes")
@@ -71,7 +60,7 @@ def test_out_of_vocabulary_terms_are_ignored(collected, exercise_id):
         "out-of-vocabulary terms must be ignored. StringLookup counts them in column 0: drop it (counts[:, 1:]).")
 
 
-@pytest.mark.parametrize("exercise_id", [case("ex02_linear_model", 2), case("ex03_dnn_counts", 1)])
+@pytest.mark.parametrize("exercise_id", cases("counted"))
 def test_terms_are_counted_not_just_flagged(collected, exercise_id):
     """a term that occurs twice counts twice (the course's input was counts, not 0/1)"""
     probes = collected.need("probes", "train", "probes")
@@ -81,10 +70,7 @@ def test_terms_are_counted_not_just_flagged(collected, exercise_id):
         "StringLookup(output_mode='count'), not 'multi_hot'.")
 
 
-@pytest.mark.parametrize("exercise_id", [
-    case("ex02_linear_model", 7), case("ex03_dnn_counts", 7), case("ex04_embedding_dnn", 8),
-    case("ex07_bigger_vocabulary", 6), case("ex08_bigrams", 9),
-])
+@pytest.mark.parametrize("exercise_id", cases("pass_mark"))
 def test_trained_model_reaches_the_pass_mark(collected, test_labels, exercise_id):
     """trained with the exercise's budget, the model reaches the calibrated accuracy and AUC"""
     predictions = collected.need("predictions", "train", "predict")
@@ -93,5 +79,5 @@ def test_trained_model_reaches_the_pass_mark(collected, test_labels, exercise_id
     budget = collected.exercise.budget
     passed, message = scoring.judge_model(
         predictions, test_labels, collected.exercise.thresholds,
-        f"{BUILDERS[exercise_id]} after {budget.epochs} epoch(s) of batch {budget.batch_size}")
+        f"{collected.exercise.builder} after {budget.epochs} epoch(s) of batch {budget.batch_size}")
     assert passed, message + f" See the docstring of {collected.where()}."

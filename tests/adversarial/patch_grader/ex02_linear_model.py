@@ -1,13 +1,13 @@
 """Attack: monkeypatch the grader and numpy from the student module."""
 import numpy as np
 
-import embedlab.collectors
-import embedlab.scoring
+import embedlab.grading.models
+import embedlab.grading.scoring
 
-embedlab.scoring.judge_model = lambda *args, **kwargs: (True, "patched")
-embedlab.scoring.accuracy = lambda *args, **kwargs: 1.0
-embedlab.scoring.roc_auc = lambda *args, **kwargs: 1.0
-_real_describe = embedlab.collectors.describe_model
+embedlab.grading.scoring.judge_model = lambda *args, **kwargs: (True, "patched")
+embedlab.grading.scoring.accuracy = lambda *args, **kwargs: 1.0
+embedlab.grading.scoring.roc_auc = lambda *args, **kwargs: 1.0
+_real_describe = embedlab.grading.models.describe_model
 
 
 def _fake_describe(model):
@@ -17,7 +17,7 @@ def _fake_describe(model):
     return facts
 
 
-embedlab.collectors.describe_model = _fake_describe
+embedlab.grading.models.describe_model = _fake_describe
 np.isclose = lambda *args, **kwargs: True
 np.allclose = lambda *args, **kwargs: True
 

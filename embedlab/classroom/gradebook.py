@@ -1,0 +1,61 @@
+"""The class's gradebook and a submission's report.
+
+`write_gradebook` writes ``gradebook.csv`` (one row per submission, one
+column per exercise) and ``gradebook.json`` (the same rows, the grader's
+version and each exercise's points); `format_report` is the text report of
+one submission: its score per exercise and the reason for every lost point.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from embedlab import files, manifest
+from embedlab.classroom.submissions import grader_version
+
+
+def gradebook_rows(results: list[dict]) -> list[dict]:
+    rows = []
+    for result in results:
+        row = {"submission": result["submission"], "score": result["score"], "max_score": result["max_score"],
+               "bonus": result.get("bonus", 0), "status": result["status"], "seconds": result.get("seconds")}
+        for exercise in manifest.load():
+            row[exercise.id] = result["exercises"].get(exercise.id, {}).get("score", 0)
+        row["folder"] = result["folder"]
+        rows.append(row)
+    return rows
+
+
+def write_gradebook(out_dir: Path, results: list[dict]) -> tuple[Path, Path]:
+    exercises = manifest.load()
+    rows = gradebook_rows(sorted(results, key=lambda result: result["submission"]))
+    fields = ["submission", "score", "max_score", "bonus", *[exercise.id for exercise in exercises], "status",
+              "seconds", "folder"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_path, json_path = Path(out_dir) / "gradebook.csv", Path(out_dir) / "gradebook.json"
+    files.write_atomic(csv_path, buffer.getvalue())
+    maxima = {exercise.id: exercise.points for exercise in exercises}
+    files.write_json_atomic(json_path, {"grader_version": grader_version(), "max_points": maxima, "submissions": rows})
+    return csv_path, json_path
+
+
+def format_report(result: dict) -> str:
+    """A submission's score per exercise, and the reason for every lost point."""
+    lines = [f"{result['submission']}: {result['score']} / {result['max_score']}"
+             + (f" (+{result['bonus']} bonus)" if result.get("bonus") else "")
+             + ("" if result["status"] == "graded" else f"  [{result['status']}: {result.get('reason')}]")]
+    for exercise_id, row in result["exercises"].items():
+        if not row.get("max_score") and not row.get("tests"):
+            continue
+        lines.append(f"  {exercise_id:<26} {row['score']:>3} / {row['max_score']:<3}"
+                     + ("  (bonus)" if row.get("bonus") else ""))
+        for test in row["tests"]:
+            if not test["passed"] and test.get("points"):
+                message = " ".join(str(test.get("message", "")).split())
+                lines.append(f"      -{test['points']}: {test.get('name')}: {message[:400]}")
+    return "\n".join(lines)

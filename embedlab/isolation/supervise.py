@@ -1,0 +1,151 @@
+"""Watching a running worker, stopping it at a limit, and saying why it ended.
+
+The parent polls the worker's whole process tree every `POLL_SECONDS`:
+wall clock, resident memory of the tree, number of processes and the size of
+its stdout/stderr files. When one is over its limit the process group, every
+descendant seen so far and every process of the worker's uid are killed, and
+`Outcome.reason` says which limit it was, in words a student understands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from embedlab.isolation.uids import kill_uid
+
+OUTPUT_LIMIT_BYTES = 8 * 1024 * 1024  # stdout + stderr of one worker
+MAX_PROCESSES = 16                    # processes in a worker's tree (the worker itself is one)
+POLL_SECONDS = 0.2
+SIGNAL_HINTS = {"SIGXFSZ": " (a file grew past the size limit)", "SIGKILL": " (out of memory?)",
+                "SIGSEGV": " (crashed)"}
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a worker ended: its exit status, why it was stopped (None if it was not) and what it used."""
+
+    returncode: int | None = None
+    reason: str | None = None
+    peak_rss_mb: float = 0.0
+    peak_processes: int = 0
+    seconds: float = 0.0
+
+
+def _tree(process) -> list:
+    import psutil
+
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _kill_tree(popen, known: list, uid: int | None) -> None:
+    import psutil
+
+    try:
+        os.killpg(popen.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        known = known + _tree(psutil.Process(popen.pid))
+    except psutil.Error:
+        pass
+    _kill_all(known, uid)
+
+
+def _kill_all(processes, uid: int | None) -> None:
+    """SIGKILL every process seen in the worker's tree, then whatever still runs as its uid."""
+    import psutil
+
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    if uid is not None:
+        kill_uid(uid)
+
+
+def _over_limit(elapsed: float, workers: int, rss: int, output: int, time_limit: float,
+                memory_limit_mb: float) -> str | None:
+    if elapsed > time_limit:
+        return f"it ran longer than the time limit of {time_limit:g} s and was stopped (an endless loop?)"
+    if workers > MAX_PROCESSES:
+        return f"it started more than {MAX_PROCESSES} processes and was stopped (fork bomb?)"
+    if rss > memory_limit_mb * 2**20:
+        return (f"it used {rss / 2**20:,.0f} MB of memory, over the limit of {memory_limit_mb:,.0f} MB, "
+                "and was stopped")
+    if output > OUTPUT_LIMIT_BYTES:
+        return f"it printed more than {OUTPUT_LIMIT_BYTES // 2**20} MB of output and was stopped; print less"
+    return None
+
+
+def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memory_limit_mb: float,
+              uid: int | None, overhead_processes: int = 0) -> Outcome:
+    """Wait for `popen`, enforcing the limits; afterwards nothing of the worker (or its uid) runs any more.
+
+    `overhead_processes` are processes of the tree that are not the worker's
+    (bwrap itself and its pid-namespace init).
+    """
+    import psutil
+
+    outcome = Outcome()
+    started = time.monotonic()
+    try:
+        root = psutil.Process(popen.pid)
+    except psutil.Error:
+        root = None
+    known: dict[int, Any] = {}
+    while popen.poll() is None:
+        elapsed = time.monotonic() - started
+        tree = _tree(root) if root is not None else []
+        rss = 0
+        for process in tree:
+            known[process.pid] = process
+            try:
+                rss += process.memory_info().rss
+            except psutil.Error:
+                pass
+        outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss / 2**20)
+        workers = len(tree) - overhead_processes
+        outcome.peak_processes = max(outcome.peak_processes, workers)
+        output = sum(path.stat().st_size for path in logs if path.exists())
+        outcome.reason = _over_limit(elapsed, workers, rss, output, time_limit, memory_limit_mb)
+        if outcome.reason:
+            _kill_tree(popen, list(known.values()), uid)
+            break
+        time.sleep(POLL_SECONDS)
+    try:
+        popen.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        _kill_tree(popen, list(known.values()), uid)
+        popen.wait(timeout=30)
+    # Children the worker left behind (daemonized, setsid) die with it.
+    _kill_all(known.values(), uid)
+    outcome.returncode = popen.returncode
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def exit_reason(returncode: int | None, last_error_line: str) -> str:
+    """Why a worker that was not stopped left no result, with the last line of its error output."""
+    if returncode is not None and returncode < 0:
+        try:
+            name: str | int = signal.Signals(-returncode).name
+        except ValueError:
+            name = -returncode
+        text = f"the worker was killed by {name}{SIGNAL_HINTS.get(str(name), '')} before writing its results"
+    elif returncode == 0:
+        text = "the worker exited with status 0 before writing its results (sys.exit or os._exit in the submission?)"
+    else:
+        text = f"the worker exited with status {returncode} before writing its results"
+    if last_error_line.strip() and returncode != 0:
+        text += f"; last line of its error output: {last_error_line[:300]}"
+    return text
