@@ -13,7 +13,7 @@ pipeline, budget and seeding) with seeds 1..runs-1 and the grader's own
 seed, and scores the test predictions with `embedlab.grading.scoring`. The
 pass mark is ``floor_to_2_decimals(min over runs - margin)`` for accuracy
 and AUC alike, with the exercise's ``margin`` from exercises.toml. The weak
-variants of ``tests/weak_variants.toml`` that must fail on score must fall
+variants of ``tests/variants/`` that must fail on score must fall
 below the pass marks.
 
 It prints a summary and writes ``docs/calibration.md``
@@ -53,11 +53,12 @@ def geometry_exercise() -> manifest.Exercise:
 
 
 def load_variants() -> dict[str, dict]:
-    """The weak variants of tests/weak_variants.toml whose graded exercise is a model exercise."""
+    """The weak variants of tests/variants/ whose graded exercise is a model exercise."""
     from embedlab.authoring import variants
 
     ids = {exercise.id for exercise in model_exercises()}
-    return {variant["name"]: variant for variant in variants.load() if variant["graded"] in ids}
+    return {variant["name"]: variant for variant in variants.load()
+            if variant["graded"] in ids and not variants.is_style(variant)}
 
 
 # ---------------------------------------------------------------- measuring

@@ -147,7 +147,7 @@ def variants_table(results: dict, variant_results: dict, known: dict) -> list[st
     lines = [
         "## Weak variants",
         "",
-        "Each variant in `tests/weak_variants.toml` is one solution with one deliberate flaw (text",
+        "Each weak variant in `tests/variants/` is one solution with one deliberate flaw (text",
         "replacements applied to a copy). Those whose `fails` names the pass-mark test must fall below the",
         "pass marks; the others are caught by the graded tests they name, and their scores are shown for",
         "information.",

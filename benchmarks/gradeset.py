@@ -1,7 +1,7 @@
 """Grade the course's reference set with `embedlab grade` and print its gradebook.
 
 The set: the reference solutions, the untouched stubs, every weak variant of
-tests/weak_variants.toml (default time limits) and every adversarial fixture
+tests/variants/ (default time limits) and every adversarial fixture
 of tests/adversarial/ (25 s per worker, as tests/test_sandbox.py grades them).
 One line per submission: score, bonus, status and points per exercise.
 
@@ -35,8 +35,9 @@ repo, out = Path(args.repo), Path(args.out)
 shutil.rmtree(out, ignore_errors=True)
 folders = out / "folders"
 folders.mkdir(parents=True)
-# Weak variants: the solutions with one flaw each (tests/weak_variants.toml).
-variants = tomllib.loads((repo / "tests" / "weak_variants.toml").read_text())["variant"]
+# Variants: the solutions with one change each (tests/variants/*.toml; tests/weak_variants.toml before).
+variant_files = sorted((repo / "tests" / "variants").glob("*.toml")) or [repo / "tests" / "weak_variants.toml"]
+variants = [variant for path in variant_files for variant in tomllib.loads(path.read_text())["variant"]]
 for variant in variants:
     target = folders / "variants" / variant["name"]
     target.mkdir(parents=True)

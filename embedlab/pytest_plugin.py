@@ -70,6 +70,10 @@ class Submission:
         self._data_dir: Path | None = None
         self._sandbox = None
         self._results: dict[str, dict] = {}
+        self._questions: dict[str, dict] = {}
+        # One draw per session: the questions are the same for every test of an exercise.
+        self.questions_seed = settings.questions_seed_or_new()
+        self.figures: dict[str, dict] = {}   # exercise id -> the figures its tests measured (accuracy, AUC)
 
     @property
     def seed(self) -> int:
@@ -88,9 +92,19 @@ class Submission:
                 pytest.skip(message)
         return self._data_dir
 
+    def questions(self, exercise_id: str) -> dict:
+        """The grading-time questions of an exercise: drawn here, in the trusted process, once."""
+        if exercise_id not in self._questions:
+            from embedlab.grading.contract import make_questions
+
+            self._questions[exercise_id] = make_questions(exercise_id, self.data_dir(), self.questions_seed)
+        return self._questions[exercise_id]
+
     def result(self, exercise_id: str) -> dict:
+        """The exercise's collected data, gathered once per session whatever happens (a failure is a result)."""
         if exercise_id not in self._results:
             data_dir = self.data_dir()
+            questions = self.questions(exercise_id)
             out_dir = self.output_dir / exercise_id
             out_dir.mkdir(parents=True, exist_ok=True)
             if self.isolated:
@@ -98,12 +112,14 @@ class Submission:
                     from embedlab.isolation.sandbox import Sandbox
 
                     self._sandbox = Sandbox(self.settings)
-                result = self._sandbox.run_exercise(exercise_id, self.folder, data_dir, out_dir=out_dir)
+                result = self._sandbox.run_exercise(exercise_id, self.folder, data_dir, out_dir=out_dir,
+                                                    questions=questions)
             else:
                 from embedlab.grading.contract import collect
 
                 module = self.folder / manifest.get(exercise_id).module_file
-                result = collect(exercise_id, module, data_dir, seed=self.seed, out_dir=out_dir)
+                result = collect(exercise_id, module, data_dir, seed=self.seed, out_dir=out_dir,
+                                 questions=questions)
             self._results[exercise_id] = result
         return self._results[exercise_id]
 
@@ -119,7 +135,9 @@ def collected(request, submission) -> Collected:
     if marker is None:
         raise pytest.UsageError(f"{request.node.nodeid}: uses `collected` but has no exercise marker")
     exercise_id = marker.args[0]
-    return Collected(exercise_id, submission.result(exercise_id), submission.folder)
+    return Collected(exercise_id, submission.result(exercise_id), submission.folder,
+                     questions=submission.questions(exercise_id), data_dir=submission.data_dir(),
+                     figures=submission.figures.setdefault(exercise_id, {}))
 
 
 @pytest.fixture(scope="session")
@@ -235,8 +253,9 @@ def _message(report) -> str:
     return text.strip()
 
 
-def score_table(outcomes: dict) -> dict:
-    """Points per exercise from the outcomes of the graded tests."""
+def score_table(outcomes: dict, figures: dict | None = None) -> dict:
+    """Points per exercise from the outcomes of the graded tests (and the figures they measured)."""
+    figures = figures or {}
     table = {}
     for exercise in manifest.load():
         tests = [entry for entry in outcomes.values() if entry["exercise"] == exercise.id]
@@ -248,6 +267,7 @@ def score_table(outcomes: dict) -> dict:
             "score": sum(entry["points"] for entry in tests if entry["passed"]),
             "max_score": sum(entry["points"] for entry in tests),
             "tests": tests,
+            "figures": dict(figures.get(exercise.id) or {}),
         }
     return table
 
@@ -256,7 +276,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     outcomes = config._embedlab_outcomes
     if not outcomes:
         return
-    table = score_table(outcomes)
+    table = score_table(outcomes, config._embedlab_submission.figures)
     write = terminalreporter.write_line
     terminalreporter.section(f"embedlab score: {target_folder(config)}")
     total = maximum = 0

@@ -18,6 +18,7 @@ EMBEDLAB_SANDBOX       isolation: auto, bwrap, uid or none          auto
 EMBEDLAB_UID_BASE      first of the 256 worker uids                 61000
 EMBEDLAB_TIME_LIMIT    seconds per worker, for every exercise       each exercise's own
 EMBEDLAB_LABELED_FILES more files a worker must not read (``:``)    none
+EMBEDLAB_QUESTIONS_SEED the seed of the grading-time questions      drawn at random per run
 AUTOGRADER_ROOT        Gradescope's folder                          /autograder
 CI                     true: real-data tests fail instead of skip   false
 ====================== ============================================ =========================
@@ -46,6 +47,9 @@ class Settings:
     uid_base: int = 61000
     time_limit: float | None = None       # None: each exercise's own (exercises.toml)
     labeled_files: tuple[str, ...] = ()
+    # Draws the inputs put to a submission at grading time. Never the public grading seed: a student
+    # who knew it could compute the answers beforehand. None: a fresh one per run (`questions_seed_or_new`).
+    questions_seed: int | None = None
     autograder_root: Path = Path("/autograder")
     quiet: bool = False
     ci: bool = False
@@ -78,6 +82,7 @@ class Settings:
             "uid_base": number("EMBEDLAB_UID_BASE", int),
             "time_limit": number("EMBEDLAB_TIME_LIMIT", float),
             "labeled_files": tuple(path for path in (text("EMBEDLAB_LABELED_FILES") or "").split(os.pathsep) if path),
+            "questions_seed": number("EMBEDLAB_QUESTIONS_SEED", int),
             "autograder_root": text("AUTOGRADER_ROOT"),
             "ci": (text("CI") or "").lower() in TRUE,
         }
@@ -101,6 +106,12 @@ class Settings:
     def grading_data(self) -> Path:
         """Where the grader's data folder is (built by `embedlab.grading.data.ensure`)."""
         return Path(self.grading_data_dir) if self.grading_data_dir else Path(self.tfrecords_dir) / ".grading"
+
+    def questions_seed_or_new(self) -> int:
+        """The questions seed, or a fresh random one (the caller keeps it for the whole run)."""
+        import secrets
+
+        return self.questions_seed if self.questions_seed is not None else secrets.randbits(62)
 
     def time_limit_for(self, exercise: manifest.Exercise) -> float:
         return float(self.time_limit if self.time_limit is not None else exercise.time_limit)

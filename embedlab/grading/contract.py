@@ -11,6 +11,26 @@ without a change to the tests.
 
 Every step that calls student code is recorded separately: a step that
 raises leaves an entry in ``result["errors"]`` and the others still run.
+
+Roles. A collection either runs the submission's code, or computes the
+grader's own reference values (``collection.references``, stored as
+``result["references"]``), or both. An isolated student worker only runs the
+submission: it holds no expected answer that student code could read. The
+trusted reference run (a worker with no student code) only computes
+references, and the isolation layer puts its ``references`` in the place of
+whatever the student's worker returned under that key. A run in the
+grader's own process (`embedlab check`) does both.
+
+Questions. A collector may define ``questions(rng, data_dir) -> dict``: the
+inputs it will put to the submission, drawn in the trusted process at
+grading time (`make_questions`), never from the public grading seed. The
+collector reads them as ``collection.questions``; the graded tests see the
+trusted copy.
+
+Judging. A model collector defines ``test_predictions(result, questions,
+data_dir)``, run in the trusted process: the probabilities of the test
+reviews, computed from what the student's model exported, or `Refused`
+with the reason.
 """
 
 from __future__ import annotations
@@ -28,16 +48,25 @@ from embedlab import manifest
 from embedlab.errors import EmbedlabError
 
 
+class Refused(Exception):
+    """The grader will not score what a submission exported; the message says why, for the student."""
+
+
 class Collection:
     """What one exercise's collector gathers, step by step."""
 
-    def __init__(self, exercise_id: str, module_path: Path, data_dir: Path, seed: int, out_dir: Path | None):
+    def __init__(self, exercise_id: str, module_path: Path | None, data_dir: Path, seed: int, out_dir: Path | None,
+                 questions: dict | None = None, runs_submission: bool = True, computes_references: bool = True):
         self.exercise = manifest.get(exercise_id)
-        self.module_path = Path(module_path)
+        self.module_path = Path(module_path) if module_path is not None else Path(self.exercise.module_file)
         self.data_dir = Path(data_dir)
         self.seed = seed
         self.out_dir = None if out_dir is None else Path(out_dir)
+        self.questions: dict = dict(questions or {})
+        self.runs_submission = runs_submission and module_path is not None
+        self.computes_references = computes_references
         self.result: dict[str, Any] = {"exercise": self.exercise.id, "errors": {}, "seconds": {}}
+        self.references: dict[str, Any] = self.result.setdefault("references", {})
         self.module = None
 
     def step(self, name: str, function: Callable, *args, **kwargs):
@@ -52,6 +81,9 @@ class Collection:
             self.result["seconds"][name] = round(time.perf_counter() - started, 3)
 
     def load(self) -> bool:
+        """Import the submission's module (False, recorded, if it cannot be; always False in a reference run)."""
+        if not self.runs_submission:
+            return False
         if not self.module_path.is_file():
             self.result["errors"]["import"] = f"{self.module_path}: no such file"
             return False
@@ -124,9 +156,31 @@ def has_trusted_reference(exercise_id: str) -> bool:
     return bool(getattr(collector(exercise_id), "TRUSTED_REFERENCE", False))
 
 
-def collect(exercise_id: str, module_path, data_dir, seed: int | None = None, out_dir=None) -> dict:
-    """Run one exercise of a submission and return plain data about it."""
+def make_questions(exercise_id: str, data_dir: Path, questions_seed: int) -> dict:
+    """The questions the exercise's collector will put to a submission, drawn with `questions_seed` (trusted side)."""
+    import numpy as np
+
+    module = collector(exercise_id)
+    hook = getattr(module, "questions", None)
+    if hook is None:
+        return {}
+    rng = np.random.default_rng([int(questions_seed) % 2**63, manifest.get(exercise_id).number])
+    return hook(rng, Path(data_dir))
+
+
+def test_predictions(exercise_id: str, result: dict, questions: dict, data_dir: Path):
+    """The test reviews' probabilities from the exercise's trusted judge (raises `Refused` with the reason)."""
+    hook = getattr(collector(exercise_id), "test_predictions", None)
+    if hook is None:
+        raise EmbedlabError(f"{exercise_id}: its collector defines no test_predictions()")
+    return hook(result, questions, Path(data_dir))
+
+
+def collect(exercise_id: str, module_path, data_dir, seed: int | None = None, out_dir=None,
+            questions: dict | None = None, runs_submission: bool = True, computes_references: bool = True) -> dict:
+    """Run one exercise of a submission (``module_path`` None: references only) and return plain data about it."""
     seed = manifest.grading_seed() if seed is None else int(seed)
-    collection = Collection(exercise_id, Path(module_path), Path(data_dir), seed, out_dir)
+    collection = Collection(exercise_id, None if module_path is None else Path(module_path), Path(data_dir), seed,
+                            out_dir, questions, runs_submission, computes_references)
     collector(collection.exercise.id).collect(collection)
     return collection.result

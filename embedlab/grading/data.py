@@ -6,12 +6,15 @@ Layout of a grading-data folder (by default ``<tfrecords>/.grading``)::
     facts.json             facts about the data the grader needs without
                            reading it again: {"test_records": 25000}
     test_labels.npy        the 25,000 test labels: read by the grading process only
+    terms/train.{npz,json} every review's terms as ids, for the grader's own
+    terms/test.{npz,json}  computations (`terms`, `embedlab.grading.terms`)
     worker/train.tfrecord  the training split, as prepared
-    worker/test_terms.tfrecord
-                           the test reviews' terms only, without labels
 
-Student code only ever sees ``worker/``: it can train on the training split
-and predict the test reviews, but it cannot read the test labels there.
+Student code only ever sees ``worker/``: it can train on the training split,
+and that is all. The test reviews stay with the grader, which computes the
+test predictions itself from what a student's trained model exports (see
+`embedlab.grading.contract`): a model's own forward pass over the public test
+reviews would prove nothing.
 Nothing here knows about any exercise; what an exercise checks against is
 computed by its collector (see `embedlab.grading.collectors`).
 
@@ -29,7 +32,7 @@ from pathlib import Path
 from embedlab import files
 from embedlab.errors import EmbedlabError
 
-FORMAT_VERSION = 2  # 2: facts.json instead of exercise 1's reference.json
+FORMAT_VERSION = 3  # 2: facts.json instead of exercise 1's reference.json; 3: term tables, no test terms for workers
 FACTS_FILE = "facts.json"
 LABELS_FILE = "test_labels.npy"
 META_FILE = "meta.json"
@@ -43,8 +46,21 @@ def train_file(data_dir: Path) -> Path:
     return worker_dir(data_dir) / "train.tfrecord"
 
 
-def test_terms_file(data_dir: Path) -> Path:
-    return worker_dir(data_dir) / "test_terms.tfrecord"
+def terms_path(data_dir: Path, split: str) -> Path:
+    return Path(data_dir) / "terms" / split
+
+
+_TABLES: dict[tuple[str, str], object] = {}
+
+
+def terms(data_dir: Path, split: str):
+    """The `TermTable` of a split ("train" or "test"), read once per process (grading process only)."""
+    from embedlab.grading.terms import TermTable
+
+    key = (str(Path(data_dir).resolve()), split)
+    if key not in _TABLES:
+        _TABLES[key] = TermTable.load(terms_path(data_dir, split))
+    return _TABLES[key]
 
 
 def load_test_labels(data_dir: Path):
@@ -102,6 +118,7 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
     import tensorflow as tf
 
     from embedlab.data import records
+    from embedlab.grading.terms import build as build_terms
 
     # Built beside its final place, then swapped in whole: a reader never sees half a folder.
     staging = out_dir.with_name(out_dir.name + f".partial-{os.getpid()}")
@@ -115,15 +132,12 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
             records.check_schema(path)
         shutil.copyfile(train_source, train_file(staging))
 
-        labels = []
-        with tf.io.TFRecordWriter(str(test_terms_file(staging))) as writer:
-            for serialized in tf.data.TFRecordDataset(str(test_source)).batch(1000):
-                parsed = tf.io.parse_example(serialized, records.feature_spec())
-                labels.append(parsed[records.LABELS].numpy()[:, 0])
-                for raw in serialized.numpy():
-                    example = tf.train.Example.FromString(raw)
-                    del example.features.feature[records.LABELS]
-                    writer.write(example.SerializeToString(deterministic=True))
+        labels = [parsed[records.LABELS].numpy()[:, 0] for parsed in (
+            tf.io.parse_example(serialized, records.feature_spec())
+            for serialized in tf.data.TFRecordDataset(str(test_source)).batch(1000))]
+        (staging / "terms").mkdir()
+        for split, source in (("train", train_source), ("test", test_source)):
+            build_terms(source).save(terms_path(staging, split))
         np.save(staging / LABELS_FILE, np.concatenate(labels).astype(np.float32))
         (staging / FACTS_FILE).write_text(json.dumps({"test_records": int(sum(len(chunk) for chunk in labels))}))
         (staging / META_FILE).write_text(json.dumps(fingerprint))

@@ -22,7 +22,8 @@ import dataclasses
 import numpy as np
 
 # Keys every result has, whatever the exercise: set by the contract, not declared.
-CONTRACT_KEYS = ("exercise", "errors", "seconds")
+# ("references" is the trusted run's: the isolation layer replaces the student's copy.)
+CONTRACT_KEYS = ("exercise", "errors", "seconds", "references")
 
 
 class Invalid(Exception):
@@ -66,6 +67,16 @@ class Predictions(Kind):
 
     def check(self, value, test_records: int | None = None):
         return finite_array(value, 1, (test_records,) if test_records else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayList(Kind):
+    """A list of finite arrays of numbers (e.g. a model's weights, in order)."""
+
+    def check(self, value, test_records: int | None = None):
+        if type(value) is not list:
+            raise Invalid("expected a list of arrays")
+        return [finite_array(item) for item in value]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +130,7 @@ STRINGS = Strings()
 NUMBERS = Numbers()
 NUMBER_DICT = NumberDict()
 ARRAY_DICT = ArrayDict()
+ARRAY_LIST = ArrayList()
 
 
 def validate(returns: dict[str, Kind], result: dict, test_records: int | None = None) -> dict:
@@ -134,6 +146,8 @@ def validate(returns: dict[str, Kind], result: dict, test_records: int | None = 
     seconds = ({key: value for key, value in seconds.items() if type(value) in (int, float)}
                if type(seconds) is dict else {})
     clean: dict = {"exercise": result.get("exercise"), "errors": errors, "seconds": seconds}
+    if type(result.get("references")) is dict:
+        clean["references"] = result["references"]
     for key, value in result.items():
         if key in CONTRACT_KEYS or value is None:
             continue

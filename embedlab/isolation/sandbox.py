@@ -108,7 +108,8 @@ class Sandbox:
 
     # ------------------------------------------------------------ running
     def run_exercise(self, exercise_id: str, submission_folder: Path, data_dir: Path, out_dir: Path | None = None,
-                     time_limit: float | None = None, memory_limit_mb: float | None = None) -> dict:
+                     time_limit: float | None = None, memory_limit_mb: float | None = None,
+                     questions: dict | None = None) -> dict:
         """Run one exercise of a submission in a worker; return its validated plain data.
 
         Never raises for anything the submission does: a failure becomes

@@ -20,7 +20,7 @@ from embedlab import files
 
 SUBMISSION_FILE_BYTES = 1024 * 1024
 FIGURE_BYTES = 16 * 1024 * 1024
-WORKER_DATA_FILES = ("train.tfrecord", "test_terms.tfrecord")
+WORKER_DATA_FILES = ("train.tfrecord",)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
