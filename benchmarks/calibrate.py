@@ -74,8 +74,11 @@ def measure(exercise_id: str, module_path: Path, data_dir: Path, labels, seed: i
     from embedlab.grading import scoring
 
     keras.backend.clear_session()
+    # As the autograder: questions drawn in the trusted process (here with the run's seed), then the test
+    # predictions computed by the grader from the model's exports (the collector's test_predictions).
+    questions = harness.make_questions(exercise_id, data_dir, seed)
     started = time.perf_counter()
-    result = harness.collect(exercise_id, module_path, data_dir, seed)
+    result = harness.collect(exercise_id, module_path, data_dir, seed, questions=questions)
     wall = time.perf_counter() - started
     seconds = result.get("seconds", {})
     row = {
@@ -85,7 +88,11 @@ def measure(exercise_id: str, module_path: Path, data_dir: Path, labels, seed: i
         "build_s": (seconds.get("build") or 0.0) + (seconds.get("build_vocabulary") or 0.0),
         "wall_s": wall,
     }
-    predictions = result.get("predictions")
+    try:
+        predictions = harness.test_predictions(exercise_id, result, questions, data_dir)
+    except (harness.Refused, EmbedlabError) as error:
+        predictions = None
+        row["errors"] = {**row["errors"], "test_predictions": str(error)}
     if predictions is None:
         row.update(accuracy=float("nan"), auc=float("nan"))
     else:
@@ -107,12 +114,16 @@ def measure_geometry(data_dir: Path, seed: int) -> dict:
     exercise = geometry_exercise()
     positive = [INFORMATIVE_TERMS.index(term) for term in POSITIVE_TERMS]
     negative = [INFORMATIVE_TERMS.index(term) for term in NEGATIVE_TERMS]
+    questions = harness.make_questions(exercise.id, data_dir, seed)
     with tempfile.TemporaryDirectory() as scratch:
         result = harness.collect(exercise.id, files.SOLUTIONS / exercise.module_file, data_dir, seed,
-                                 out_dir=Path(scratch))
+                                 out_dir=Path(scratch), questions=questions)
     row = {"seed": seed, "errors": result.get("errors", {})}
-    for name in ("trained", "short"):
-        matrix = result.get(f"{name}_matrix")
+    # The trained embedding as the grader verifies it (exercise 4's architecture check); the short one as plotted.
+    trained, why = harness.collector(exercise.id).test_embedding(result, questions)
+    if trained is None:
+        row["errors"] = {**row["errors"], "trained embedding": why}
+    for name, matrix in (("trained", trained), ("short", result.get("short_matrix"))):
         row[name] = float("nan") if matrix is None else separability(matrix[positive], matrix[negative])
     return row
 

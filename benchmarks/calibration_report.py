@@ -87,8 +87,10 @@ def header(seeds: list[int], elapsed: float) -> list[str]:
         "Each reference solution in `solutions/` is trained and scored exactly as the autograder does it:",
         "`embedlab.grading.contract.collect` (the grader's `read_dataset` pipeline, shuffled with the run's seed, the",
         "budget from `embedlab/exercises.toml`, `keras.utils.set_random_seed` and",
-        "`tf.config.experimental.enable_op_determinism()`), then `embedlab.grading.scoring.accuracy` (at 0.5) and",
-        "`embedlab.grading.scoring.roc_auc` on the 25,000 test reviews. Seeds: " + ", ".join(map(str, seeds))
+        "`tf.config.experimental.enable_op_determinism()`); the grader computes the 25,000 test reviews'",
+        "probabilities from the trained model's exports (the collector's `test_predictions`, after checking",
+        "them against the model's answers), then `embedlab.grading.scoring.accuracy` (at 0.5) and",
+        "`embedlab.grading.scoring.roc_auc`. Seeds: " + ", ".join(map(str, seeds))
         + " (the last one is the grader's own, `[grading] seed` in embedlab/exercises.toml).",
         "",
         "**Pass mark** = the lowest score over the runs minus the margin (`margin` in exercises.toml),",

@@ -55,6 +55,7 @@ class Exercise:
     thresholds: Metrics | None = None
     margin: Metrics | None = None
     course_results: Metrics | None = None
+    plausible: Metrics | None = None  # above it: flagged to the instructor (embedlab.classroom.plausibility)
     builder: str | None = None
     checks: tuple[tuple[str, int], ...] = ()
     requires: tuple[str, ...] = ()
@@ -99,7 +100,7 @@ def _exercise(entry: dict, path: Path) -> Exercise:
     try:
         values["hints"] = tuple(entry.get("hints", ()))
         for key, kind in (("budget", Budget), ("thresholds", Metrics), ("margin", Metrics),
-                          ("course_results", Metrics)):
+                          ("course_results", Metrics), ("plausible", Metrics)):
             if key in entry:
                 values[key] = kind(**entry[key])
         values["checks"] = tuple((str(check), int(points)) for check, points in entry.get("checks", {}).items())

@@ -8,6 +8,7 @@ Options (each also has a default from the environment, see `embedlab.settings`):
   --seed N                            grading seed (default: the course's, in exercises.toml)
   --sandbox auto|bwrap|uid|none       with --isolated: how workers are isolated
   --time-limit SECONDS                with --isolated: every worker's limit (default: each exercise's)
+  --questions-seed N                  the grading-time questions' seed (default: drawn at random)
   --results-json PATH                 write every graded test's outcome as JSON
   --output-dir DIR                    where plots of the student's embedding go
 
@@ -28,6 +29,7 @@ import pytest
 from embedlab import files, manifest
 from embedlab.errors import EmbedlabError
 from embedlab.grading.feedback import Collected
+from embedlab.grading.table import score_table
 from embedlab.settings import Settings, quiet_tensorflow
 
 
@@ -41,6 +43,8 @@ def pytest_addoption(parser):
     group.addoption("--output-dir", default=None, help="folder for the embedding plots")
     group.addoption("--seed", type=int, default=None, help="grading seed (default: the course's fixed seed)")
     group.addoption("--sandbox", default=None, help="with --isolated: auto, bwrap, uid or none (default: auto)")
+    group.addoption("--questions-seed", type=int, default=None,
+                    help="seed of the grading-time questions (default: drawn at random)")
     group.addoption("--time-limit", type=float, default=None,
                     help="with --isolated: seconds per worker for every exercise (default: exercises.toml)")
 
@@ -91,6 +95,11 @@ class Submission:
                     pytest.fail(message + " (CI=true: real-data tests must run)", pytrace=False)
                 pytest.skip(message)
         return self._data_dir
+
+    def sandboxes(self) -> dict[str, str]:
+        """How each collected exercise's code ran: the worker's isolation mode, or "in-process"."""
+        return {exercise_id: str(result.get("sandbox", "?")) if self.isolated else "in-process"
+                for exercise_id, result in self._results.items()}
 
     def questions(self, exercise_id: str) -> dict:
         """The grading-time questions of an exercise: drawn here, in the trusted process, once."""
@@ -156,7 +165,7 @@ def pytest_configure(config):
         config._embedlab_settings = Settings.from_environment(
             seed=config.getoption("--seed"), tfrecords_dir=config.getoption("--tfrecords"),
             grading_data_dir=config.getoption("--grading-data"), sandbox=config.getoption("--sandbox"),
-            time_limit=config.getoption("--time-limit"))
+            time_limit=config.getoption("--time-limit"), questions_seed=config.getoption("--questions-seed"))
     except EmbedlabError as error:
         raise pytest.UsageError(str(error)) from None
     config._embedlab_submission = Submission(config, config._embedlab_settings)
@@ -253,30 +262,12 @@ def _message(report) -> str:
     return text.strip()
 
 
-def score_table(outcomes: dict, figures: dict | None = None) -> dict:
-    """Points per exercise from the outcomes of the graded tests (and the figures they measured)."""
-    figures = figures or {}
-    table = {}
-    for exercise in manifest.load():
-        tests = [entry for entry in outcomes.values() if entry["exercise"] == exercise.id]
-        if not tests:
-            continue
-        table[exercise.id] = {
-            "title": exercise.title,
-            "bonus": exercise.bonus,
-            "score": sum(entry["points"] for entry in tests if entry["passed"]),
-            "max_score": sum(entry["points"] for entry in tests),
-            "tests": tests,
-            "figures": dict(figures.get(exercise.id) or {}),
-        }
-    return table
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     outcomes = config._embedlab_outcomes
     if not outcomes:
         return
-    table = score_table(outcomes, config._embedlab_submission.figures)
+    submission = config._embedlab_submission
+    table = score_table(outcomes, submission.figures, submission.sandboxes())
     write = terminalreporter.write_line
     terminalreporter.section(f"embedlab score: {target_folder(config)}")
     total = maximum = 0

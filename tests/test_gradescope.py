@@ -43,6 +43,46 @@ def test_results_follow_gradescopes_format(tmp_path):
     json.dumps(payload)
 
 
+def _strict_json(path: Path) -> dict:
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_the_sandbox_mode_and_flags_reach_the_instructor_only(tmp_path):
+    result = {**_result(tmp_path), "sandbox": "uid",
+              "flags": ["implausible: ex02_linear_model accuracy 0.9700 > plausible 0.8063"]}
+    payload = gradescope.to_gradescope(result)
+    (integrity,) = [test for test in payload["tests"] if test["name"].startswith("grading integrity")]
+    assert integrity["visibility"] == "hidden" and integrity["max_score"] == 0 and integrity["score"] == 0
+    assert "sandbox: uid" in integrity["output"] and "WITHOUT network isolation" in integrity["output"]
+    assert "FLAG: implausible: ex02_linear_model" in integrity["output"] and integrity["status"] == "failed"
+    visible = payload["output"] + "".join(test["output"] for test in payload["tests"] if test is not integrity)
+    assert "sandbox" not in visible and "implausible" not in visible
+    clean = gradescope.to_gradescope({**_result(tmp_path), "sandbox": "bwrap", "flags": []})
+    (integrity,) = [test for test in clean["tests"] if test["name"].startswith("grading integrity")]
+    assert integrity["output"] == "sandbox: bwrap" and integrity["status"] == "passed"
+    assert payload["score"] == clean["score"] == 6
+
+
+def test_gradescope_run_prints_the_integrity_lines_and_writes_strict_json(tmp_path, monkeypatch, capsys):
+    def grade_many(folders, out_dir, settings, **options):
+        assert options.get("resume") is False
+        result = {**_result(tmp_path), "sandbox": "none", "flags": ["2 gradings differ: score 6 -> 0"]}
+        result["exercises"]["ex02_linear_model"]["figures"] = {"accuracy": float("nan")}
+        return [result]
+
+    monkeypatch.setattr(grade, "grade_many", grade_many)
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "ex01_input_pipeline.py").write_text("x = 1\n")
+    assert gradescope.run(Settings.from_environment({}, autograder_root=tmp_path)) == 0
+    results = _strict_json(tmp_path / "results" / "results.json")
+    assert results["score"] == 6 and results["stdout_visibility"] == "hidden"
+    out = capsys.readouterr().out
+    assert "sandbox: none" in out and "WITHOUT any isolation" in out and "FLAG: 2 gradings differ" in out
+
+
 def test_the_embedding_plot_travels_as_an_inline_image(tmp_path):
     (drawing,) = manifest.with_figures()
     plot = tmp_path / "figures" / drawing.id / drawing.figures[0]
@@ -93,7 +133,7 @@ def test_gradescope_run_reads_the_root_from_settings_and_always_writes_results(t
     monkeypatch.setattr(grade, "grade_many", broken)
     (tmp_path / "submission").mkdir()
     assert gradescope.run(Settings.from_environment({}, autograder_root=tmp_path)) == 1
-    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    results = _strict_json(tmp_path / "results" / "results.json")
     assert results["score"] == 0 and "RuntimeError: no data here" in results["output"]
 
 
@@ -133,3 +173,5 @@ def test_run_autograder_writes_results_with_fake_autograder_paths(tmp_path):
     assert results["score"] == 0 and results["tests"]
     failed = [test for test in results["tests"] if test["name"].startswith("ex02") and test["status"] == "failed"]
     assert failed and any("SyntaxError" in test["output"] for test in failed)
+    (integrity,) = [test for test in results["tests"] if test["name"].startswith("grading integrity")]
+    assert integrity["visibility"] == "hidden" and integrity["output"].startswith("sandbox: ")

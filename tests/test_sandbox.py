@@ -37,18 +37,33 @@ def sandbox(settings) -> Sandbox:
 
 
 # ------------------------------------------------------------ validation
-def _write_worker_output(out: Path, result: dict, token="t0k", exercise="ex02_linear_model", arrays=None, **extra):
+# What the wire tests' "exercise" declares: fixed here, so that the tests do not
+# depend on what today's collectors return.
+DECLARED = {"predictions": "PREDICTIONS", "vocabulary": "STRINGS", "probes": "NUMBER_DICT", "figure": "PLAIN"}
+
+
+@pytest.fixture(autouse=True)
+def _declared_returns(request, monkeypatch):
+    from embedlab.grading import contract, schema
+
+    if request.node.get_closest_marker("slow") is not None or "sandbox" in request.fixturenames:
+        return  # real workers: the real declarations
+    monkeypatch.setattr(contract, "returns", lambda exercise_id: {key: getattr(schema, kind)
+                                                                   for key, kind in DECLARED.items()})
+
+
+def _write_worker_output(out: Path, result: dict, exercise="ex02_linear_model", arrays=None, **extra):
     (out / "arrays").mkdir(parents=True, exist_ok=True)
     for name, array in (arrays or {}).items():
         np.save(out / "arrays" / name, array, allow_pickle=True)
-    payload = {"complete": True, "token": token, "exercise": exercise, "result": result, **extra}
+    payload = {"complete": True, "exercise": exercise, "result": result, **extra}
     (out / "result.json").write_text(json.dumps(payload))
 
 
 def test_a_genuine_result_comes_back_with_its_arrays(tmp_path):
     _write_worker_output(tmp_path, {"predictions": {"__ndarray__": "a0.npy"}, "errors": {}, "seconds": {"x": 1.0}},
                          arrays={"a0.npy": np.full(4, 0.25)})
-    result, why = wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
     assert why is None and result["predictions"].dtype == np.float64 and result["predictions"].shape == (4,)
 
 
@@ -61,23 +76,23 @@ def test_a_genuine_result_comes_back_with_its_arrays(tmp_path):
 ])
 def test_bad_predictions_are_refused_with_a_reason(tmp_path, case, arrays, expected_error):
     _write_worker_output(tmp_path, {"predictions": {"__ndarray__": "a0.npy"}, "errors": {}}, arrays=arrays)
-    result, why = wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
     assert why is None
     assert "predictions" not in result or result["predictions"] is None
     assert any(expected_error in message for message in result["errors"].values()), result["errors"]
 
 
-def test_a_result_with_the_wrong_token_is_a_forgery(tmp_path):
-    _write_worker_output(tmp_path, {"errors": {}}, token="guess")
-    result, why = wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
-    assert result is None and "forged" in why
+def test_a_result_for_another_exercise_is_refused(tmp_path):
+    _write_worker_output(tmp_path, {"errors": {}}, exercise="ex08_bigrams")
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
+    assert result is None and "another exercise" in why
 
 
 def test_an_incomplete_or_tampered_result_is_refused(tmp_path):
-    (tmp_path / "result.json").write_text('{"complete": true, "token": "t0k"')
-    assert wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)[0] is None
+    (tmp_path / "result.json").write_text('{"complete": true, "exercise": "ex02_linear_model"')
+    assert wire.load_result(tmp_path, "ex02_linear_model", 4)[0] is None
     _write_worker_output(tmp_path, {"errors": {}}, tampered=["embedlab.grading.scoring.judge_model"])
-    result, why = wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
     assert result is None and "replaced parts of the grader" in why
 
 
@@ -85,23 +100,155 @@ def test_array_references_cannot_leave_the_arrays_folder(tmp_path):
     secret = tmp_path / "secret.npy"
     np.save(secret, np.zeros(4))
     _write_worker_output(tmp_path, {"predictions": {"__ndarray__": "../secret.npy"}, "errors": {}})
-    result, _ = wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
+    result, _ = wire.load_result(tmp_path, "ex02_linear_model", 4)
     assert result.get("predictions") is None
 
 
 def test_strings_lists_and_numbers_are_checked(tmp_path):
     _write_worker_output(tmp_path, {"vocabulary": ["a", 3], "probes": {"great": "high"}, "errors": {"x": 5}},
                          exercise="ex07_bigger_vocabulary")
-    result, _ = wire.load_result(tmp_path, "t0k", "ex07_bigger_vocabulary", 4)
+    result, _ = wire.load_result(tmp_path, "ex07_bigger_vocabulary", 4)
     assert "vocabulary" not in result and "probes" not in result
     assert "x" not in result["errors"]
 
 
 def test_only_what_the_collector_declares_comes_back(tmp_path):
     _write_worker_output(tmp_path, {"score": 100, "exercise": "ex08_bigrams", "errors": {}})
-    result, _ = wire.load_result(tmp_path, "t0k", "ex02_linear_model", 4)
+    result, _ = wire.load_result(tmp_path, "ex02_linear_model", 4)
     assert "score" not in result and "not declared" in result["errors"]["score"]
     assert result["exercise"] == "ex02_linear_model"
+
+
+# ------------------------------------------------------------ what a worker leaves behind
+def test_a_deeply_nested_result_is_a_reason_not_a_crash(tmp_path):
+    (tmp_path / "result.json").write_text('{"complete": true, "exercise": "ex02_linear_model", "result": '
+                                          + "[" * 500_000 + "]" * 500_000 + "}")
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
+    assert result is None and "nested too deeply" in why
+
+
+def test_a_huge_result_file_is_refused_before_it_is_parsed(tmp_path):
+    with open(tmp_path / "result.json", "w") as handle:
+        handle.write('{"complete": true, "exercise": "ex02_linear_model", "result": {"x": "')
+        handle.write("a" * (wire.MAX_RESULT_BYTES + 10) + '"}}')
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
+    assert result is None and "larger than" in why
+
+
+@pytest.mark.parametrize("content", [b"", b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00\xff\xff\xff\x7f" + b" " * 100,
+                                     b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, "
+                                     b"'shape': (100000000000,), }" + b" " * 40 + b"\n"])
+def test_an_empty_truncated_or_huge_array_is_dropped_with_a_reason(tmp_path, content):
+    _write_worker_output(tmp_path, {"predictions": {"__ndarray__": "a0.npy"}, "errors": {}})
+    (tmp_path / "arrays" / "a0.npy").write_bytes(content)
+    result, why = wire.load_result(tmp_path, "ex02_linear_model", 4)
+    assert why is None and result.get("predictions") is None
+    assert any("dropped" in message for message in result["errors"].values()), result["errors"]
+
+
+def test_arrays_are_never_read_through_a_symlink(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    np.save(elsewhere / "a0.npy", np.full(4, 0.5))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "arrays").symlink_to(elsewhere)
+    (out / "result.json").write_text(json.dumps({"complete": True, "exercise": "ex02_linear_model",
+                                                 "result": {"predictions": {"__ndarray__": "a0.npy"}}}))
+    result, _ = wire.load_result(out, "ex02_linear_model", 4)
+    assert result.get("predictions") is None
+
+
+def test_only_the_expected_figures_come_back_never_through_a_symlink(tmp_path):
+    from embedlab import manifest
+    from embedlab.isolation import staging
+
+    exercise = next(exercise for exercise in manifest.load() if exercise.figures)
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / exercise.figures[0]).write_bytes(staging.PNG_MAGIC + b"secret")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "figures").symlink_to(secret)
+    target = tmp_path / "target"
+    staging.bring_figures(out, target, {}, staging.expected_figures(exercise.id, {}))
+    assert list(target.iterdir()) == []
+    (out / "figures").unlink()
+    (out / "figures").mkdir()
+    for index in range(5):
+        with open(out / "figures" / f"extra{index}.png", "wb") as handle:
+            handle.truncate(16 * 2**20)  # sparse: big, costs nothing to make
+    (out / "figures" / exercise.figures[0]).write_bytes(staging.PNG_MAGIC + b"plot")
+    with open(out / "figures" / exercise.figures[-1], "wb") as handle:
+        handle.truncate(staging.FIGURE_BYTES + 1)
+    staging.bring_figures(out, target, {}, staging.expected_figures(exercise.id, {"saved": {"path": "extra0.png"}}))
+    sizes = {path.name: path.stat().st_size for path in target.iterdir()}
+    assert sizes == {exercise.figures[0]: 12, "extra0.png": 16 * 2**20} or sizes == {exercise.figures[0]: 12}
+    assert sum(sizes.values()) <= staging.FIGURES_TOTAL_BYTES
+
+
+def test_cleanup_survives_a_deep_unreadable_tree(tmp_path):
+    from embedlab.isolation import staging
+
+    work = tmp_path / "work"
+    os_path = work
+    work.mkdir()
+    import os
+
+    descriptor = os.open(work, os.O_RDONLY)
+    for _ in range(1500):  # deeper than PATH_MAX and the recursion limit
+        os.mkdir("d", dir_fd=descriptor)
+        following = os.open("d", os.O_RDONLY, dir_fd=descriptor)
+        os.close(descriptor)
+        descriptor = following
+    os.close(descriptor)
+    os.chmod(os_path, 0o000)
+    staging.remove(work)
+    assert not work.exists()
+
+
+def test_questions_go_in_as_plain_data_with_their_dtypes(tmp_path):
+    from embedlab.isolation import inputs
+
+    questions = {"reviews": [3, 1, 2], "weights": np.arange(6, dtype=np.float32).reshape(2, 3),
+                 "ids": np.array([5, 7], dtype=np.int64), "terms": ["great", "awful"], "nested": {"k": 0.5}}
+    inputs.write_questions(tmp_path / "in", questions)
+    back = inputs.read_questions(tmp_path / "in")
+    assert back["weights"].dtype == np.float32 and np.array_equal(back["weights"], questions["weights"])
+    assert back["ids"].dtype == np.int64 and back["reviews"] == [3, 1, 2] and back["nested"] == {"k": 0.5}
+    assert inputs.digest(questions) == inputs.digest(back) != inputs.digest({**questions, "reviews": [3, 1, 4]})
+    assert inputs.read_questions(tmp_path / "nothing") == {}
+    with pytest.raises(SandboxError, match="not plain data"):
+        inputs.write_questions(tmp_path / "bad", {"model": object()})
+
+
+def test_the_reference_cache_is_keyed_by_the_questions(tmp_path):
+    from embedlab.isolation import inputs, references
+
+    one = references.cache_path("ex05_inside_embedding", tmp_path, 1, "v", inputs.digest({"a": 1}))
+    two = references.cache_path("ex05_inside_embedding", tmp_path, 1, "v", inputs.digest({"a": 2}))
+    assert one != two
+
+
+def test_uid_locks_live_in_one_private_system_folder():
+    import os
+    import stat as stat_module
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    folder = uids.lock_dir()
+    assert str(folder).startswith(("/run/", "/var/lock/"))
+    info = os.stat(folder)
+    assert info.st_uid == 0 and stat_module.S_IMODE(info.st_mode) == 0o700
+    assert not hasattr(uids, "kill_uid")
+
+
+def test_modes_without_network_isolation_warn():
+    from embedlab.isolation import sandbox as sandbox_module
+
+    assert sandbox_module.warning_for("bwrap") is None
+    for mode in ("uid", "none"):
+        assert "no network isolation" in sandbox_module.warning_for(mode)
 
 
 # ------------------------------------------------------------ configuration
@@ -220,6 +367,17 @@ def test_no_forged_file_reached_the_grading_output(class_results):
 
 
 @pytest.mark.slow
+def test_figures_come_back_only_as_capped_regular_files(class_results):
+    from embedlab.isolation import staging
+
+    out, _ = class_results
+    for attack in ("figures_symlink", "many_pngs"):
+        paths = list((out / "figures" / attack).rglob("*"))
+        assert not any(path.is_symlink() for path in paths), paths
+        assert sum(path.stat().st_size for path in paths if path.is_file()) <= staging.FIGURES_TOTAL_BYTES
+
+
+@pytest.mark.slow
 def test_no_worker_process_survives(class_results, settings):
     assert _worker_uids_alive(settings) == []
 
@@ -233,13 +391,22 @@ def test_labels_cannot_be_read_and_constant_predictions_fail_a_real_pass_mark(sa
     _needs_real_sandbox(sandbox)
     data_dir = _grading_data()
     labels = grading_data.load_test_labels(data_dir)
+    from embedlab.grading import contract
+
+    exercise_id = "ex02_linear_model"
+    questions = contract.make_questions(exercise_id, data_dir, 1234)
     with ThreadPoolExecutor(max_workers=2) as pool:
         leaked, constant = pool.map(
-            lambda name: sandbox.run_exercise("ex02_linear_model", ADVERSARIAL / name, data_dir, time_limit=120),
+            lambda name: sandbox.run_exercise(exercise_id, ADVERSARIAL / name, data_dir, time_limit=120,
+                                              questions=questions),
             ["read_labels", "constant_predictions"])
     assert [layer["name"] for layer in leaked["model"]["dense_layers"]] == ["leaked_0"], leaked["model"]
-    marks = manifest.get("ex02_linear_model").thresholds
+    marks = manifest.get(exercise_id).thresholds
     thresholds = manifest.Metrics(accuracy=max(marks.accuracy, 0.6), auc=max(marks.auc, 0.6))
     for result in (leaked, constant):
-        passed, message = scoring.judge_model(result["predictions"], labels, thresholds, "constant")
+        try:
+            predictions = contract.test_predictions(exercise_id, result, questions, data_dir)
+        except contract.Refused:
+            continue  # refused outright: no pass mark either
+        passed, message = scoring.judge_model(predictions, labels, thresholds, "constant")
         assert not passed, message

@@ -7,10 +7,10 @@ calibration script shows where weak models score. A style variant
 model, a separate activation layer, Keras' ``adapt``) and must get full
 marks. Each file holds ``[[variant]]`` tables::
 
-    name = "linear_oov_counted"          # unique across the files
-    graded = "ex02_linear_model"         # the exercise it is graded on
-    files = ["ex02_linear_model"]        # the solutions to copy (default: graded)
-    replace = [["ex02_linear_model", "old text", "new text"]]
+    name = "oov_counted"                 # unique across the files
+    graded = "<exercise id>"             # the exercise it is graded on
+    files = ["<exercise id>"]            # the solutions to copy (default: graded)
+    replace = [["<exercise id>", "old text", "new text"]]
     fails = ["test_out_of_vocabulary_terms_are_ignored"]   # or: full = true
 """
 

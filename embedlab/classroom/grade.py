@@ -6,15 +6,23 @@ process with ``--isolated`` (so the student's code runs only in sandboxed
 workers, see `embedlab.isolation.sandbox`), and always leaves a valid
 per-submission result file, even if that pytest process crashes or hangs.
 `grade_many` grades a class in parallel (``jobs``), skips submissions
-already graded with the same files (resume), runs the grader's trusted
-reference runs once for the class, and keeps the gradebook
-(`embedlab.classroom.gradebook`) up to date.
+already graded with the same files, folder and sandbox mode (resume), runs
+the grader's trusted reference runs once for the class, and keeps the
+gradebook (`embedlab.classroom.gradebook`) up to date.
+
+What an instructor must not miss travels in every result and gradebook
+row: ``sandbox``, the isolation mode the workers ran in
+(`embedlab.classroom.mode`, with a warning when it has no network
+isolation); ``repeats``, with ``repeat=N`` the differences of N fresh
+gradings (`embedlab.classroom.repeats`; the first grading's scores are
+kept); ``implausible``, figures above the calibrated maxima
+(`embedlab.classroom.plausibility`); ``flags``, all of them as sentences.
 
 Layout of the output folder::
 
     results/<name>.json     one submission's result (atomic writes)
     figures/<name>/...      the plots of the student's embedding
-    logs/<name>.log         the pytest process's output
+    logs/<name>.log         the pytest process's output (logs/<name>.repeat<k>.log: a repeat's)
     gradebook.csv, gradebook.json
 """
 
@@ -31,12 +39,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from embedlab import files, manifest
+from embedlab.classroom import mode as modes
+from embedlab.classroom import plausibility, repeats
 from embedlab.classroom.gradebook import write_gradebook
 from embedlab.classroom.submissions import grader_version, submission_files, submission_hash, submission_names
 from embedlab.grading.suite import suite_command
 from embedlab.settings import Settings
 
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2  # 2: sandbox, repeats, implausible and flags in every result
 
 
 # ------------------------------------------------------------------ results
@@ -74,13 +84,16 @@ def _complete(payload: dict) -> dict:
     return payload
 
 
-def _stored(result_path: Path, digest: str) -> dict | None:
-    """The stored result if it was graded from the same files, seed and grader (resume)."""
+def _stored(result_path: Path, digest: str, folder: Path, mode: str) -> dict | None:
+    """The stored result if it was graded from the same files, seed, grader, folder and sandbox mode (resume)."""
     try:
         previous = json.loads(result_path.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(previous, dict) or previous.get("hash") != digest or previous.get("format") != RESULT_FORMAT:
+        return None
+    # Another folder with the same files (a copy) is another student; another sandbox mode is regraded.
+    if previous.get("folder") != str(Path(folder).resolve()) or previous.get("sandbox") != mode:
         return None
     previous["resumed"] = True
     return previous
@@ -94,23 +107,11 @@ def overall_time_limit(settings: Settings) -> float:
     return sum(per_exercise) * 2 + 300
 
 
-def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None = None, resume: bool = True,
-              pytest_args: list[str] | None = None) -> dict:
-    """Grade one submission folder; write and return its result (never raises for the submission's faults)."""
-    folder = Path(folder).resolve()
-    out_dir = Path(out_dir).resolve()
-    name = name or submission_names([folder])[0]
-    result_path = out_dir / "results" / f"{name}.json"
-    digest = submission_hash(folder, settings.seed)
-    if resume and result_path.is_file():
-        previous = _stored(result_path, digest)
-        if previous is not None:
-            return previous
-    started = time.time()
-    figures = out_dir / "figures" / name
-    log_path = out_dir / "logs" / f"{name}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+def _grade_once(folder: Path, figures: Path, log_path: Path, settings: Settings,
+                pytest_args: list[str] | None) -> tuple[dict, str, str | None]:
+    """One fresh pytest process on `folder`: (its complete score table, status, reason)."""
     status, reason = "graded", None
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="embedlab-grade-") as scratch:
         pytest_json = Path(scratch) / "pytest-results.json"
         command = suite_command(folder, pytest_json, isolated=True, output_dir=figures, settings=settings,
@@ -139,8 +140,58 @@ def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None 
                 tail = files.tail(log_path) or "(no log)"
                 reason = (f"the grading run ended (status {returncode}) without a score table; "
                           f"the grader's log ends with: {tail}")
-            payload = fallback_result(name, folder, reason)
-    payload = _complete(payload)
+            payload = fallback_result(folder.name, folder, reason)
+    return _complete(payload), status, reason
+
+
+def judge(result: dict, mode: str, gradings: list[dict]) -> dict:
+    """Add what the instructor must see to `result`: sandbox mode, repeats, implausible figures, flags."""
+    seen = set().union(*(modes.reported(grading) for grading in gradings))
+    result["sandbox"] = modes.weakest(seen | {mode})
+    result["network_isolated"] = modes.network_isolated(result["sandbox"])
+    flags = []
+    if seen - {mode}:
+        flags.append(f"workers reported sandbox modes {sorted(seen)}, the class was graded in {mode!r}")
+    result["repeats"] = repeats.compare(gradings)
+    if not result["repeats"]["consistent"]:
+        flags.append(f"{len(gradings)} gradings differ: " + "; ".join(result["repeats"]["differences"][:5]))
+    result["implausible"] = plausibility.flags(result)
+    flags += [f"implausible: {flag}" for flag in result["implausible"]]
+    result["flags"] = flags
+    return result
+
+
+def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None = None, resume: bool = True,
+              pytest_args: list[str] | None = None, repeat: int = 1) -> dict:
+    """Grade one submission folder; write and return its result (never raises for the submission's faults).
+
+    With ``repeat`` > 1 it is graded that many times, each fresh (never
+    resumed); the first grading's scores are kept and every difference of
+    the others is in ``result["repeats"]`` and ``result["flags"]``.
+    """
+    folder = Path(folder).resolve()
+    out_dir = Path(out_dir).resolve()
+    name = name or submission_names([folder])[0]
+    repeat = max(1, int(repeat))
+    mode = modes.class_mode(settings)
+    settings = settings.replace(sandbox=mode)  # every worker in this very mode, or none runs
+    result_path = out_dir / "results" / f"{name}.json"
+    digest = submission_hash(folder, settings.seed)
+    if resume and repeat == 1 and result_path.is_file():
+        previous = _stored(result_path, digest, folder, mode)
+        if previous is not None:
+            return previous
+    started = time.time()
+    figures = out_dir / "figures" / name
+    log_path = out_dir / "logs" / f"{name}.log"
+    payload, status, reason = _grade_once(folder, figures, log_path, settings, pytest_args)
+    gradings = [{**payload, "status": status}]
+    for number in range(2, repeat + 1):
+        with tempfile.TemporaryDirectory(prefix="embedlab-repeat-") as scratch:
+            again, again_status, _ = _grade_once(folder, Path(scratch) / "figures",
+                                                 out_dir / "logs" / f"{name}.repeat{number}.log", settings,
+                                                 pytest_args)
+        gradings.append({**again, "status": again_status})
     result = {
         "format": RESULT_FORMAT, "submission": name, "folder": str(folder), "hash": digest,
         "grader_version": grader_version(), "status": status, "reason": reason,
@@ -148,6 +199,7 @@ def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None 
         "seconds": round(time.time() - started, 1), "files": [path.name for path in submission_files(folder)],
         "exercises": payload["exercises"], "figures": str(figures), "log": str(log_path),
     }
+    judge(result, mode, gradings)
     files.write_json_atomic(result_path, result)
     return result
 
@@ -174,26 +226,40 @@ def prepare_references(folders: list[Path], data_dir: Path, settings: Settings, 
     if not needed:
         return
     sandbox = Sandbox(settings)
+    # The class's questions: every submission's grading draws the same ones, so one trusted run serves all.
+    questions = {exercise_id: contract.make_questions(exercise_id, data_dir, settings.questions_seed)
+                 for exercise_id in needed}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(sandbox.reference, exercise_id, data_dir) for exercise_id in needed]:
+        for future in [pool.submit(sandbox.reference, exercise_id, data_dir, questions[exercise_id])
+                       for exercise_id in needed]:
             future.result()
 
 
 def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int = 1, resume: bool = True,
-               progress: bool = True, on_result=None) -> list[dict]:
-    """Grade every folder (in parallel), write per-submission results and the gradebook."""
+               progress: bool = True, on_result=None, repeat: int = 1) -> list[dict]:
+    """Grade every folder (in parallel), write per-submission results and the gradebook.
+
+    The sandbox mode is resolved once for the class and every submission is
+    graded in it; ``repeat`` > 1 grades each submission that many times
+    (no resume), see `grade_one`.
+    """
     folders = [Path(folder).resolve() for folder in folders]
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    mode = modes.class_mode(settings)
+    # Every submission's pytest process then grades with exactly this data folder and this mode.
+    settings = settings.replace(sandbox=mode)
     data_dir = prepare_grading_data(settings)
-    # Every submission's pytest process then grades with exactly this data folder.
-    settings = settings.replace(grading_data_dir=data_dir)
+    # One draw of grading-time questions for the class (kept for --repeat: the same questions each time).
+    settings = settings.replace(grading_data_dir=data_dir, questions_seed=settings.questions_seed_or_new())
+    resume = resume and repeat <= 1
     names = submission_names(folders)
     todo = []
     results: dict[str, dict] = {}
     for folder, name in zip(folders, names):
         path = out_dir / "results" / f"{name}.json"
-        previous = _stored(path, submission_hash(folder, settings.seed)) if resume and path.is_file() else None
+        previous = (_stored(path, submission_hash(folder, settings.seed), folder, mode)
+                    if resume and path.is_file() else None)
         if previous is not None:
             results[name] = previous
         else:
@@ -208,7 +274,7 @@ def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int
                    file=sys.stderr, dynamic_ncols=True)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(grade_one, folder, out_dir, settings, name, False): (folder, name)
+            futures = {pool.submit(grade_one, folder, out_dir, settings, name, False, None, repeat): (folder, name)
                        for folder, name in todo}
             for future in as_completed(futures):
                 folder, name = futures[future]
@@ -218,6 +284,7 @@ def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int
                     result = {"format": RESULT_FORMAT, "submission": name, "folder": str(folder),
                               "hash": None, "status": "crashed", "reason": f"grader error: {error!r}",
                               **fallback_result(name, folder, f"grader error: {error!r}")}
+                    judge(result, mode, [result])
                     files.write_json_atomic(out_dir / "results" / f"{name}.json", result)
                 results[name] = result
                 if on_result is not None:

@@ -12,6 +12,13 @@ HTML (``"output_format": "html"``) with the PNG embedded as a
 ``data:image/png;base64`` URI, capped in size (Gradescope may sanitize or
 drop inline images; the text feedback is complete without it).
 
+What only the instructor may see travels in a test of ``"visibility":
+"hidden"`` worth 0 points ("grading integrity"): the sandbox mode the
+workers ran in (with the warning when it has no network isolation), the
+implausible figures and any other flag; `run` prints the same to the
+autograder's stdout, which Gradescope shows to the instructor only
+(``stdout_visibility: hidden``).
+
 `run` is what ``run_autograder`` calls (as ``embedlab gradescope-run``):
 ``settings.autograder_root`` (``AUTOGRADER_ROOT``, default /autograder) holds
 ``submission/``, ``results/`` and ``source/``. The autograder zip itself is
@@ -29,7 +36,7 @@ import time
 from pathlib import Path
 
 from embedlab import files, manifest
-from embedlab.classroom import grade, gradebook
+from embedlab.classroom import grade, gradebook, mode
 from embedlab.settings import Settings
 
 MAX_INLINE_PNG = 400_000  # bytes of PNG embedded in one test's output
@@ -46,6 +53,17 @@ def _png_html(path: Path) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return (f'<p>Your trained 2-D embedding ({html.escape(Path(path).name)}):</p>'
             f'<img alt="embedding plot" style="max-width:100%" src="data:image/png;base64,{encoded}"/>')
+
+
+def integrity_lines(result: dict) -> list[str]:
+    """The instructor's lines about one grading: its sandbox mode, its warning and its flags."""
+    sandbox = result.get("sandbox") or "unknown"
+    lines = [f"sandbox: {sandbox}"]
+    warning = mode.warning(sandbox)
+    if warning:
+        lines.append(warning)
+    lines += [f"FLAG: {flag}" for flag in result.get("flags") or []]
+    return lines
 
 
 def to_gradescope(result: dict) -> dict:
@@ -77,6 +95,9 @@ def to_gradescope(result: dict) -> dict:
             tests.append({"name": f"{exercise.id}: your embedding (not graded)",
                           "number": f"{exercise.number}.0", "score": 0, "max_score": 0, "status": "passed",
                           "output": image, "output_format": "html", "visibility": "visible"})
+    tests.append({"name": "grading integrity (instructor only, not graded)", "number": "0.0", "score": 0,
+                  "max_score": 0, "status": "passed" if not result.get("flags") else "failed",
+                  "output": "\n".join(integrity_lines(result)), "visibility": "hidden"})
     summary = [f"Score: {result['score']} / {result['max_score']}"
                + (f" (+{result['bonus']} bonus)" if result.get("bonus") else "")]
     for exercise_id, row in result["exercises"].items():
@@ -130,6 +151,7 @@ def run(settings: Settings) -> int:
                 payload["output"] += (f"\nNo exercise file found in the submission "
                                       f"(expected {manifest.load()[0].module_file} ...).")
             files.write_json_atomic(results_path, payload)
+            print("\n".join(integrity_lines(result)))
             print(gradebook.format_report(result))
     except Exception as error:  # Gradescope needs a results file whatever happens
         files.write_json_atomic(results_path, {

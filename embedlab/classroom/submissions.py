@@ -34,12 +34,35 @@ def submission_hash(folder: Path, seed: int | None = None) -> str:
     return digest.hexdigest()
 
 
+MAX_NAME = 80  # characters of a folder's name kept in its result names (results/<name>.json, logs/<name>.log)
+
+
+def _safe(folder: Path) -> str:
+    """The folder's name with only [A-Za-z0-9._-], no leading dot, at most MAX_NAME characters."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(folder).resolve().name).lstrip(".")
+    if len(base) > MAX_NAME:  # keep long names apart: the cut part travels as a short hash
+        base = base[:MAX_NAME - 9] + "-" + hashlib.sha256(base.encode()).hexdigest()[:8]
+    return base or "submission"
+
+
 def submission_names(folders: list[Path]) -> list[str]:
-    """A file-system-safe, unique name per submission folder."""
-    names, seen = [], {}
-    for folder in folders:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(folder).resolve().name) or "submission"
-        count = seen.get(base, 0)
-        seen[base] = count + 1
-        names.append(base if count == 0 else f"{base}-{count + 1}")
+    """A file-system-safe name per submission folder, unique for ANY set of folders.
+
+    A folder keeps its own (made-safe) name when it is the first to have it;
+    a later one with the same name gets the first ``<name>-<k>`` (k = 2, 3,
+    ...) that no other folder of the set uses or is called. Names are told
+    apart without regard to case, so no two results share a file on a
+    case-insensitive file system either.
+    """
+    bases = [_safe(folder) for folder in folders]
+    taken_later = {base.lower() for base in bases}
+    used: set[str] = set()
+    names = []
+    for base in bases:
+        name, count = base, 1
+        while name.lower() in used or (count > 1 and name.lower() in taken_later):
+            count += 1
+            name = f"{base}-{count}"
+        used.add(name.lower())
+        names.append(name)
     return names

@@ -41,8 +41,14 @@ def _course_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
+def _loud(text: str) -> None:
+    """A warning the instructor cannot miss: its own block on stderr."""
+    bar = "!" * 78
+    print(f"{bar}\n{text}\n{bar}", file=sys.stderr)
+
+
 def _grade(args: argparse.Namespace, settings: Settings) -> int:
-    from embedlab.classroom import grade, gradebook
+    from embedlab.classroom import grade, gradebook, mode
 
     folders = [Path(path) for path in args.submissions]
     missing = [str(folder) for folder in folders if not folder.is_dir()]
@@ -50,12 +56,20 @@ def _grade(args: argparse.Namespace, settings: Settings) -> int:
         raise EmbedlabError(f"not a submission folder: {', '.join(missing)}")
     if args.results and len(folders) != 1:
         raise EmbedlabError("--results (Gradescope's results.json) needs exactly one submission")
+    if args.repeat < 1:
+        raise EmbedlabError(f"--repeat {args.repeat}: grade each submission at least once")
+    settings = settings.replace(sandbox=args.sandbox)
+    warning = mode.warning(mode.class_mode(settings))
+    if warning:
+        _loud(warning)
     results = grade.grade_many(folders, Path(args.out), settings, jobs=args.jobs, resume=not args.no_resume,
-                               progress=not settings.quiet)
+                               progress=not settings.quiet, repeat=args.repeat)
     if not settings.quiet or len(results) == 1:
         for result in results:
             print(gradebook.format_report(result))
     print(f"gradebook: {Path(args.out) / 'gradebook.csv'} and {Path(args.out) / 'gradebook.json'}")
+    for text in gradebook.class_warnings(results):
+        _loud(text)
     if args.results:
         from embedlab.classroom import gradescope
 
@@ -101,6 +115,12 @@ def add_commands(commands) -> None:
     grade.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                        help="override every exercise's worker time limit (default: exercises.toml)")
     grade.add_argument("--no-resume", action="store_true", help="regrade submissions already graded")
+    grade.add_argument("--repeat", type=int, default=1, metavar="N",
+                       help="grade each submission N times, fresh (no resume), and flag any difference in score "
+                            "or test outcome (column 'repeats'); the first grading's scores count (default 1)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "uid", "none"), default=None,
+                       help="how workers are isolated (default: EMBEDLAB_SANDBOX, else auto); only bwrap cuts "
+                            "the network")
     grade.add_argument("--quiet", action="store_true", help="no progress bar, no per-submission report")
     grade.set_defaults(run=_grade)
 

@@ -14,6 +14,8 @@ import pytest
 
 from embedlab import manifest
 
+NO_FILE = ("no such file", "no such file in the submission")  # how the contract and the sandbox say it
+
 
 class Collected:
     """The plain data of one exercise, with failure messages that teach."""
@@ -42,11 +44,14 @@ class Collected:
         if self._predictions is None:
             from embedlab.grading import contract
 
+            reason = None
             try:
                 self._predictions = contract.test_predictions(self.exercise.id, self.data, self.questions,
                                                               self.data_dir)
             except contract.Refused as refused:
-                pytest.fail(f"{self.where()}: {refused}", pytrace=False)
+                reason = str(refused)
+            if reason is not None:  # outside the except: one message, not a chained traceback
+                pytest.fail(f"{self.where()}: {reason}", pytrace=False)
         return self._predictions
 
     def judge_pass_mark(self, labels, what: str) -> tuple[bool, str]:
@@ -61,32 +66,74 @@ class Collected:
         return scoring.judge_model(predictions, labels, self.exercise.thresholds, what)
 
     def __getitem__(self, key):
-        return self.data[key]
+        """The value collected under `key`; a missing one fails the test as `need` does (never a KeyError)."""
+        return self.need(key)
 
     def get(self, key, default=None):
         return self.data.get(key, default)
 
     @property
     def errors(self) -> dict:
-        return self.data.get("errors", {})
+        errors = self.data.get("errors")
+        return errors if isinstance(errors, dict) else {}
 
     def where(self) -> str:
         return f"{self.folder.name}/{self.exercise.module_file}"
 
-    def need(self, key: str, *steps: str):
-        """The value collected under `key`; fails the test, saying why, if it is missing."""
-        if key in self.data and self.data[key] is not None:
-            return self.data[key]
-        relevant = [step for step in (*steps, key) if step in self.errors] or list(self.errors)[:3]
-        not_done = [step for step in relevant if self.errors[step].startswith("NotImplementedError")]
+    def advice(self) -> str:
+        return (f"Reread 'What to build' in the docstring of {self.where()}; "
+                f"`embedlab hint {self.exercise.number}` helps.")
+
+    def check(self, ok, message: str) -> None:
+        """Fail the test with `message` (the shortest true sentence: no traceback, no assertion repr) unless `ok`."""
+        if not ok:
+            pytest.fail(f"{self.where()}: {message}", pytrace=False)
+
+    def _recorded(self, names: tuple[str, ...]) -> list[str]:
+        """The recorded errors of the steps `names` (a step `f` also covers `f(...)` and `f:...`)."""
+        def of(step: str) -> bool:
+            return any(step == name or step.startswith((f"{name}(", f"{name}:")) for name in names)
+
+        return [step for step in self.errors if of(step)]
+
+    def need(self, key: str, *steps: str, kind: type | None = None):
+        """The value collected under `key`; fails the test, saying why, if it is missing (or not a `kind`)."""
+        value = self.data.get(key)
+        if value is not None and (kind is None or isinstance(value, kind)):
+            return value
+        if value is not None:
+            pytest.fail(f"{self.where()}: the result for '{key}' is a {type(value).__name__}, not a "
+                        f"{kind.__name__} (not what the grader's collector writes)", pytrace=False)
+        relevant = self._recorded((*steps, key)) or list(self.errors)[:3]
+        not_done = [step for step in relevant if str(self.errors[step]).startswith("NotImplementedError")]
         if not_done:
             # The stub's own message is long; its location is what helps.
-            where = self.errors[not_done[0]].partition(" (at ")[2].rstrip(")")
+            where = str(self.errors[not_done[0]]).partition(" (at ")[2].rstrip(")")
             pytest.fail(
                 f"{self.where()}: not done yet ({where or not_done[0]} raises NotImplementedError). Start with "
                 f"the module docstring ('What to build') and `embedlab hint {self.exercise.number}`.",
                 pytrace=False)
         reason = "; ".join(f"{step}: {self.errors[step]}" for step in relevant) or "it did not run"
-        advice = (f"Reread 'What to build' in the docstring of {self.where()}; "
-                  f"`embedlab hint {self.exercise.number}` helps.")
+        missing = any(str(self.errors[step]).endswith(NO_FILE) for step in relevant)
+        advice = self.missing_file_advice() if missing else self.advice()
         pytest.fail(f"{self.where()}: no result for '{key}' ({reason}). {advice}", pytrace=False)
+
+    def missing_file_advice(self) -> str:
+        """For a submission without the exercise's file: its name, and a file that looks like a misnamed copy."""
+        topic = Path(self.exercise.module_file).stem.partition("_")[2]
+        try:
+            lookalikes = sorted(path.name for path in self.folder.glob(f"*{topic}*.py"))
+        except OSError:
+            lookalikes = []
+        found = f" ({', '.join(lookalikes[:3])} is there: rename it?)" if lookalikes else ""
+        return f"Exercise {self.exercise.number} is graded from a file named {self.exercise.module_file}{found}."
+
+    def reference(self, key: str):
+        """The grader's own expected value `key`; fails the test, saying it is the grader's fault, if missing."""
+        value = self.references.get(key)
+        if value is not None:
+            return value
+        why = [f"{step}: {self.errors[step]}" for step in ("reference", "questions", "worker") if step in self.errors]
+        pytest.fail(f"{self.where()}: the grader has no expected value for '{key}'"
+                    f"{' (' + '; '.join(why) + ')' if why else ''}; an error of the grader, not of your code: "
+                    "tell your instructor.", pytrace=False)

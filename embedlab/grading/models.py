@@ -1,13 +1,15 @@
-"""What the collectors of the model exercises share: build a submission's
-model, describe it, probe it, train it with the grader's budget and predict
-the test reviews.
+"""What the collectors of the model exercises share: the questions put to a
+model (drawn in the trusted process), then, where the student's code runs,
+build the model, describe it, export its weights, train it with the grader's
+budget and record its answers to the questions.
 
-Everything here runs where the student's code runs and returns plain data
-only (see `embedlab.grading.contract`). TensorFlow and Keras are imported
-inside the functions.
+The test reviews are never predicted here: the grader computes their
+probabilities itself from the exported weights (`embedlab.grading.transplant`).
+TensorFlow and Keras are imported inside the functions.
 
 >>> sorted(RETURNS)
-['model', 'predictions', 'probes', 'probes_untrained']
+['answers', 'frozen_weights', 'loss_probe', 'model', 'probes_untrained', 'weight_names', 'weights', \
+'weights_untrained']
 >>> raised_by(int, "seven")
 'ValueError'
 >>> raised_by(int, "7")
@@ -15,6 +17,8 @@ inside the functions.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -35,16 +39,56 @@ PROBES = {
     "great_twice": ["great", "great"],
     "bad": ["bad"],
 }
+TRAINING_REVIEWS = 200  # question reviews sampled from the training split
 
-# What `build` and `train_and_predict` put in a result.
+# What `build` and `train` put in a result.
 RETURNS = {
     "model": schema.PLAIN,
     "probes_untrained": schema.NUMBER_DICT,
-    "probes": schema.NUMBER_DICT,
-    "predictions": schema.PREDICTIONS,
+    "weights_untrained": schema.ARRAY_LIST,   # model.trainable_weights before training
+    "weights": schema.ARRAY_LIST,             # ... after the grader's training
+    "weight_names": schema.STRINGS,
+    "frozen_weights": schema.ARRAY_LIST,      # model.non_trainable_weights after training
+    "answers": schema.PLAIN,                  # the trained model's output for each question review (NaN kept)
+    "loss_probe": schema.PLAIN,               # model.compute_loss on the question's numbers
 }
 
 
+# ------------------------------------------------------------ trusted side
+def questions(rng: np.random.Generator, data_dir: Path, batch_size: int, vocabulary=VOCABULARY) -> dict:
+    """Reviews to ask a model about (training reviews, synthetic ones, the probes) and a loss probe.
+
+    ``reviews``: lists of terms; ``probes``: {probe name: its index in reviews};
+    ``loss_probe``: y_true in {0, 1} and y_pred in (0, 1) for one batch.
+    """
+    table = grading_data.terms(data_dir, "train")
+    picked = rng.choice(len(table), size=min(TRAINING_REVIEWS, len(table)), replace=False)
+    reviews = table.reviews(sorted(int(number) for number in picked))
+    vocabulary = list(vocabulary)
+
+    def oov_term() -> str:
+        return "zq" + "".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), size=int(rng.integers(3, 7))))
+
+    reviews += [[], [oov_term()], [oov_term(), oov_term()]]
+    for _ in range(8):  # repeated terms
+        term = str(rng.choice(vocabulary))
+        reviews.append([term] * int(rng.integers(2, 5)) + ([oov_term()] if rng.random() < 0.5 else []))
+    for _ in range(40):  # random multisets of terms, some with OOV terms among them
+        size = int(rng.integers(1, 12))
+        review = [str(term) for term in rng.choice(vocabulary, size=size)]
+        review += [oov_term() for _ in range(int(rng.integers(0, 3)))]
+        reviews.append([review[i] for i in rng.permutation(len(review))])
+    probes = {}
+    for name, review in PROBES.items():
+        probes[name] = len(reviews)
+        reviews.append(list(review))
+    y_true = rng.integers(0, 2, size=batch_size).astype(float)
+    y_pred = rng.uniform(0.05, 0.95, size=batch_size)
+    return {"reviews": reviews, "probes": probes,
+            "loss_probe": {"y_true": y_true.tolist(), "y_pred": y_pred.tolist()}}
+
+
+# ------------------------------------------------------------- worker side
 def describe_model(model) -> dict:
     """Facts about a built model: its type, input, output, optimizer, loss, layers."""
     import keras
@@ -120,42 +164,88 @@ def probe_outputs(model) -> dict:
     return {name: float(value) for name, value in zip(names, predictions)}
 
 
-def build(collection: Collection, function_name: str, *args, **kwargs):
-    """Call the submission's builder (seeded); record its facts and untrained probes; the model or None."""
-    builder = collection.function(function_name)
+def exported_weights(weights) -> list[np.ndarray]:
+    """Keras variables as float64 arrays, in order (nested models are flattened by Keras)."""
+    return [np.asarray(weight, dtype=np.float64) for weight in weights]
+
+
+def answers(model, reviews: list[list[str]]) -> np.ndarray:
+    """The model's output for each review, float64 (NaN kept: the grader names it)."""
+    return training.predict_terms(model, [list(review) for review in reviews])
+
+
+def loss_of(model, probe: dict) -> float:
+    """``model.compute_loss`` (public Keras 3 API) of the probe's labels and predictions."""
+    y_true = np.asarray(probe["y_true"], dtype=np.float32).reshape(-1, 1)
+    y_pred = np.asarray(probe["y_pred"], dtype=np.float32).reshape(-1, 1)
+    return float(np.asarray(model.compute_loss(y=y_true, y_pred=y_pred)))
+
+
+def build(collection: Collection, function_name: str, *args, prefix: str = "", builder=None, export: bool = True,
+          **kwargs):
+    """Call the submission's builder (seeded); record its facts, untrained probes and weights; the model or None.
+
+    `prefix` names another model of the exercise (its steps and exports); `builder` is the function when it
+    is not the exercise module's own; `export` False: no weights recorded.
+    """
+    builder = builder or collection.function(function_name)
     if builder is None:
         return None
     training.set_determinism(collection.seed)
-    model = collection.step("build", builder, *args, **kwargs)
+    model = collection.step(f"build{suffix(prefix)}", builder, *args, **kwargs)
     if model is None:
         return None
-    facts = collection.step("describe", describe_model, model)
-    collection.result["model"] = facts
+    facts = collection.step(f"describe{suffix(prefix)}", describe_model, model)
+    if not prefix:
+        collection.result["model"] = facts
     if not facts or not facts.get("is_keras_model"):
-        collection.result["errors"]["build"] = f"{function_name}() returned {type(model).__name__}, not a keras.Model"
+        collection.result["errors"][f"build{suffix(prefix)}"] = (
+            f"{function_name}() returned {type(model).__name__}, not a keras.Model")
         return None
-    collection.result["probes_untrained"] = collection.step("probes_untrained", probe_outputs, model)
+    if not prefix:
+        collection.result["probes_untrained"] = collection.step("probes_untrained", probe_outputs, model)
+        if "loss_probe" in collection.questions:
+            collection.result["loss_probe"] = collection.step("loss_probe", loss_of, model,
+                                                              collection.questions["loss_probe"])
+    if export:
+        collection.result[f"{prefix}weights_untrained"] = collection.step(
+            f"weights_untrained{suffix(prefix)}", exported_weights, model.trainable_weights)
     return model
 
 
-def train_and_predict(collection: Collection, model) -> None:
-    """Train with the exercise's budget, then record the probes and the test predictions."""
+def train(collection: Collection, model, prefix: str = "", steps: int | None = None) -> bool:
+    """Train with the exercise's budget (or `steps` batches); export the weights and answer the questions."""
     budget = collection.exercise.budget
-    fitted = collection.step("train", training.fit, model, collection.data_dir, budget.epochs,
-                             budget.batch_size, collection.seed)
+    fitted = collection.step(f"train{suffix(prefix)}", training.fit, model, collection.data_dir, budget.epochs,
+                             budget.batch_size, collection.seed, steps)
     if fitted is None:
-        return
-    collection.result["probes"] = collection.step("probes", probe_outputs, model)
-    predictions = collection.step("predict", training.predict_reviews, model,
-                                  grading_data.test_terms_file(collection.data_dir))
-    if predictions is not None:
-        collection.result["predictions"] = predictions
+        return False
+    collection.result[f"{prefix}weights"] = collection.step(f"weights{suffix(prefix)}", exported_weights,
+                                                            model.trainable_weights)
+    collection.result[f"{prefix}weight_names"] = [str(getattr(w, "path", w.name)) for w in model.trainable_weights]
+    collection.result[f"{prefix}frozen_weights"] = collection.step(
+        f"frozen_weights{suffix(prefix)}", exported_weights,
+        [w for w in model.non_trainable_weights if np.issubdtype(np.dtype(w.dtype), np.floating)])
+    reviews = collection.questions.get("reviews")
+    if reviews is not None:
+        collection.result[f"{prefix}answers"] = collection.step(f"answers{suffix(prefix)}", answers, model, reviews)
+    return True
 
 
-def build_train_predict(collection: Collection, function_name: str, *args) -> None:
-    """The whole of a plain model exercise: import, build, train, predict."""
+def suffix(prefix: str) -> str:
+    """How a step's name shows which model it is about ("" for the exercise's own)."""
+    return f" ({prefix.rstrip('_')})" if prefix else ""
+
+
+def build_and_train(collection: Collection, function_name: str, *args) -> None:
+    """The whole of a plain model exercise: import, build, train, answer."""
     if collection.load() and (model := build(collection, function_name, *args)) is not None:
-        train_and_predict(collection, model)
+        train(collection, model)
+
+
+# The names of before (the test reviews are no longer predicted here), for the collectors not yet moved.
+train_and_predict = train
+build_train_predict = build_and_train
 
 
 def raised_by(function, *args, **kwargs) -> str:
@@ -171,9 +261,3 @@ def raised_by(function, *args, **kwargs) -> str:
     except Exception as error:  # which exception is the answer
         return type(error).__name__
     return "nothing"
-
-
-def embedding_matrix_of(model) -> np.ndarray:
-    """The weights of the model's 'terms_embedding' layer, as float64."""
-    layer = model.get_layer("terms_embedding")
-    return np.asarray(layer.get_weights()[0], dtype=np.float64)

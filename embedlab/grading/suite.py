@@ -57,6 +57,8 @@ def suite_command(target: str | Path, results_json: Path, *, isolated: bool = Fa
         command.append(f"--sandbox={settings.sandbox}")
         if settings.time_limit is not None:
             command.append(f"--time-limit={settings.time_limit}")
+        if settings.questions_seed is not None:
+            command.append(f"--questions-seed={settings.questions_seed}")
     command += ["-p", "no:cacheprovider", "-q", "--no-header", "-rN"]
     selected = [manifest.get(exercise).id for exercise in exercises]
     if selected:

@@ -3,9 +3,13 @@
 Inside bwrap the file system holds only the system folders (read only), the
 Python installation and this package (read only, at their real paths so
 imports work unchanged), the grading data's ``worker/`` folder (read only, at
-`SANDBOX_DATA`) and the work folder (at `SANDBOX_WORK`). Labeled files, the
-prepared TFRecords, /root, the solutions and other submissions are not there
-at all; the network, pids, IPC and hostname are private.
+`SANDBOX_DATA`: ``train.tfrecord`` only) and the work folder (at
+`SANDBOX_WORK`: the submission's copy and the questions read only; ``out/``
+the one folder the parent reads afterwards, sized on the host where it can
+be). ``/tmp`` and the home folder are tmpfs mounts of `SCRATCH_MB` each,
+gone with the sandbox. Labeled files, the prepared TFRecords, the test
+reviews, /root, the solutions and other submissions are not there at all;
+the network, pids, IPC and hostname are private.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from embedlab.files import PACKAGE_DIR
 
 SANDBOX_DATA = "/embedlab/data"
 SANDBOX_WORK = "/embedlab/work"
+SCRATCH_MB = 512  # each of /tmp and the home folder
 # Folders bound as a whole before anything else is mounted.
 SYSTEM_FOLDERS = ("usr", "etc", "opt")
 # Often symlinks into /usr on merged-/usr systems: recreated as such.
@@ -62,18 +67,31 @@ def command_prefix(work: Path, data_dir: Path) -> list[str]:
 
     # /tmp first: the Python installation or this package may live under
     # /tmp (a clone there), and a later mount on /tmp would hide them.
-    command += ["--bind", str(work / "tmp"), "/tmp"]
+    command += ["--perms", "01777", "--size", str(SCRATCH_MB * 2**20), "--tmpfs", "/tmp"]
     for root in python_roots():
         command += parents(root) + ["--ro-bind", root, root]
     command += parents(str(PACKAGE_DIR)) + parents(f"{SANDBOX_DATA}/worker") + parents(SANDBOX_WORK)
     command += ["--ro-bind", str(PACKAGE_DIR), str(PACKAGE_DIR),
                 "--proc", "/proc", "--dev", "/dev",
-                "--ro-bind", str(Path(data_dir) / "worker"), f"{SANDBOX_DATA}/worker",
+                *_data_files(data_dir),
                 "--bind", str(work), SANDBOX_WORK,
+                "--ro-bind", str(work / "sub"), f"{SANDBOX_WORK}/sub",
+                "--ro-bind", str(work / "in"), f"{SANDBOX_WORK}/in",
+                "--perms", "0700", "--size", str(SCRATCH_MB * 2**20), "--tmpfs", f"{SANDBOX_WORK}/home",
                 "--chdir", f"{SANDBOX_WORK}/sub", "--clearenv"]
     for key, value in worker_env(SANDBOX_WORK, "bwrap").items():
         command += ["--setenv", key, value]
     return command
+
+
+def _data_files(data_dir: Path) -> list[str]:
+    """The worker's data, file by file (``train.tfrecord`` only: never whatever else a data folder holds)."""
+    from embedlab.isolation.staging import WORKER_DATA_FILES
+
+    binds = ["--perms", "0755", "--dir", f"{SANDBOX_DATA}/worker"]
+    for name in WORKER_DATA_FILES:
+        binds += ["--ro-bind", str(Path(data_dir) / "worker" / name), f"{SANDBOX_DATA}/worker/{name}"]
+    return binds
 
 
 def worker_env(work: str, mode: str) -> dict[str, str]:

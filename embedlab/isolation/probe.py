@@ -1,7 +1,8 @@
 """Which files a worker must not read, and the check, run as a worker, that it cannot.
 
 `labeled_paths` names them without any machine-specific path: the grading
-data's labels, the prepared test split (it has labels), the reference
+data's labels and term tables (the test reviews), the prepared test split
+(it has labels), the reference
 solutions, the local source the TFRecords were prepared from (recorded in
 their manifest.json: how the shared IMDB archive is covered) and
 ``Settings.labeled_files``. `check` runs ``label_probe.py`` the way a worker
@@ -44,7 +45,7 @@ def prepared_from(tfrecords_dir: Path) -> str | None:
 def labeled_paths(settings: Settings, data_dir: Path) -> list[str]:
     """Files and folders a worker must not be able to read."""
     paths = [str(Path(data_dir) / grading_data.LABELS_FILE), str(Path(settings.tfrecords_dir) / "test.tfrecord"),
-             str(files.SOLUTIONS)]
+             str(grading_data.terms_path(data_dir, "test").parent), str(files.SOLUTIONS)]
     source = prepared_from(settings.tfrecords_dir)
     if source is not None:
         paths.append(source)

@@ -3,9 +3,11 @@
 Some collectors compute reference values before they import the submission
 (they declare ``TRUSTED_REFERENCE = True``): whatever a run WITHOUT a
 submission module returns is then the grader's own reference. It is computed
-once per (exercise, seed, grading data, code version), cached in
-``<grading data>/sandbox-cache/``, and overrides the copy a student's worker
-reported (which the student's code could have changed in memory).
+once per (exercise, seed, grading data, code version, questions), cached in
+``<grading data>/sandbox-cache/``, and replaces the copy a student's worker
+reported (which the student's code could have changed in memory): its
+``references`` and, until the collectors keep every trusted value there,
+its other items.
 """
 
 from __future__ import annotations
@@ -22,21 +24,23 @@ from embedlab.isolation.errors import SandboxError
 CACHE_DIR = "sandbox-cache"
 TRUSTED_ARRAY = "__trusted_array__"
 # Items of a worker's result that describe the run, not the reference.
-NOT_REFERENCE = (*schema.CONTRACT_KEYS, "sandbox")
+NOT_REFERENCE = tuple(key for key in (*schema.CONTRACT_KEYS, "sandbox", "warning") if key != "references")
 
 # (exercise id, data dir) -> (validated result or None, failure reason)
 RunWithoutSubmission = Callable[[str, Path], "tuple[dict | None, str | None]"]
 
 
-def cache_path(exercise_id: str, data_dir: Path, seed: int, code_version: str) -> Path:
+def cache_path(exercise_id: str, data_dir: Path, seed: int, code_version: str, questions_digest: str = "") -> Path:
     meta = (Path(data_dir) / "meta.json").read_text() if (Path(data_dir) / "meta.json").is_file() else ""
-    key = hashlib.sha256(f"{exercise_id}|{seed}|{meta}|{code_version}".encode()).hexdigest()[:16]
+    text = f"{exercise_id}|{seed}|{meta}|{code_version}|{questions_digest}"
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Path(data_dir) / CACHE_DIR / f"{exercise_id}-{seed}-{key}.json"
 
 
-def load_or_run(exercise_id: str, data_dir: Path, seed: int, run: RunWithoutSubmission) -> dict:
+def load_or_run(exercise_id: str, data_dir: Path, seed: int, run: RunWithoutSubmission,
+                questions_digest: str = "") -> dict:
     """The cached reference values, or `run` them now and cache them. The caller serializes calls."""
-    path = cache_path(exercise_id, data_dir, seed, files.code_version())
+    path = cache_path(exercise_id, data_dir, seed, files.code_version(), questions_digest)
     if path.is_file():
         try:
             return _decode(json.loads(path.read_text()))

@@ -1,11 +1,17 @@
 """The files a worker gets and the files it gives back, outside the worker.
 
-* `work_folder`: a fresh private folder per worker (``sub/`` a copy of the
-  submission's ``.py`` files, never the submission folder itself; ``out/``,
-  ``home/``, ``tmp/`` owned by the worker's uid; ``logs/`` the parent's);
+* `work_folder`: a fresh private folder per worker (``sub/`` a read-only
+  copy of the submission's ``.py`` files, never the submission folder
+  itself; ``in/`` the questions, read-only; ``out/``, ``home/``, ``tmp/``
+  owned by the worker's uid, each a sized tmpfs mounted here where the
+  machine allows it (`mount_sized`; bubblewrap mounts its own for ``home``
+  and ``/tmp``); ``logs/`` the parent's);
 * `public_data_dir`: uid mode only, a world-readable copy of the grading
   data's ``worker/`` folder (the grading data itself is made private);
-* `bring_figures`: the PNG files a worker made, copied out as bytes.
+* `bring_figures`: only the expected PNG files, copied out as bytes, never
+  through a symlink, size-capped;
+* `remove`: a cleanup that survives any tree a worker leaves (any depth,
+  unreadable folders, mounts).
 """
 
 from __future__ import annotations
@@ -13,14 +19,17 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 from embedlab import files
+from embedlab.isolation import wire
 
 SUBMISSION_FILE_BYTES = 1024 * 1024
-FIGURE_BYTES = 16 * 1024 * 1024
-WORKER_DATA_FILES = ("train.tfrecord",)
+FIGURE_BYTES = 8 * 1024 * 1024
+FIGURES_TOTAL_BYTES = 24 * 1024 * 1024
+WORKER_DATA_FILES = ("train.tfrecord",)  # never the test terms: the worker sees the training split only
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -28,30 +37,77 @@ def work_folder(submission: Path | None, uid: int | None) -> Path:
     """A new work folder for one worker; the caller removes it (`remove`)."""
     work = Path(tempfile.mkdtemp(prefix="embedlab-sandbox-"))
     os.chmod(work, 0o711)
-    for name in ("sub", "out", "home", "tmp", "logs"):
+    for name in ("sub", "in", "out", "home", "tmp", "logs"):
         (work / name).mkdir()
     if submission is not None:
         copy_submission(submission, work / "sub")
+    for path in (work / "sub").iterdir():
+        os.chmod(path, 0o644)
+    for name in ("sub", "in"):
+        os.chmod(work / name, 0o755)
     if uid is not None:
-        for name in ("sub", "out", "home", "tmp"):
-            for path in [work / name, *(work / name).rglob("*")]:
-                os.chown(path, uid, uid)
+        for name in ("out", "home", "tmp"):
+            os.chown(work / name, uid, uid)
             os.chmod(work / name, 0o700)
     os.chmod(work / "logs", 0o700)
     return work
 
 
+def mount_sized(folder: Path, size_mb: int, uid: int | None) -> bool:
+    """Mount a tmpfs of `size_mb` on `folder` (owned by `uid`); False where this machine does not allow it."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    owner = f",uid={uid},gid={uid}" if uid is not None else ""
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(size_mb)}m,mode=0700,nosuid,nodev{owner}",
+                               "tmpfs", str(folder)], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def usage(folder: Path) -> int:
+    """Bytes used under `folder` (du, which walks any depth); 0 if it cannot tell."""
+    try:
+        done = subprocess.run(["du", "-s", "-x", "-B1", str(folder)], capture_output=True, text=True, timeout=60)
+        return int(done.stdout.split()[0])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return 0
+
+
 def probe_folder() -> Path:
-    """A new work folder for the label probe (it needs the ``sub/`` and ``tmp/`` a worker has)."""
+    """A new work folder for the label probe (the folders a worker's sandbox mounts)."""
     work = Path(tempfile.mkdtemp(prefix="embedlab-probe-"))
     os.chmod(work, 0o711)
-    (work / "sub").mkdir()
-    (work / "tmp").mkdir()
+    for name in ("sub", "in", "out", "home", "tmp"):
+        (work / name).mkdir()
     return work
 
 
+def _mounts_under(folder: Path) -> list[str]:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = str(folder) + "/"
+    points = [line.split()[4] for line in lines if len(line.split()) > 4]
+    return sorted((point for point in points if point.startswith(prefix)), key=len, reverse=True)
+
+
 def remove(work: Path) -> None:
-    shutil.rmtree(work, ignore_errors=True)
+    """Remove a work folder whatever a worker left in it: any depth, modes, mounts (unmounted first)."""
+    work = Path(work)
+    for point in _mounts_under(work):
+        subprocess.run(["umount", "-l", point], capture_output=True, timeout=60)
+    if not work.exists():
+        return
+    # rm walks a tree of any depth without recursion limits or PATH_MAX (shutil.rmtree does not).
+    try:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(work)], capture_output=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    if work.exists():
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def copy_submission(folder: Path, target: Path) -> list[str]:
@@ -93,18 +149,38 @@ def public_data_dir(data_dir: Path) -> Path:
     return files.replace_folder(staging, public)
 
 
-def bring_figures(source: Path, target: Path, result: dict) -> None:
-    """Copy the PNG files the worker made (bytes only, never decoded here) and fix their paths in `result`."""
+def expected_figures(exercise_id: str, result: dict) -> list[str]:
+    """The plot files a worker may hand back: the manifest's ``figures``, the collector's ``FIGURES`` and
+    the file its ``saved`` item names (bare ``.png`` names only)."""
+    from embedlab import manifest
+    from embedlab.grading import contract
+
+    names = [*manifest.get(exercise_id).figures, *getattr(contract.collector(exercise_id), "FIGURES", ())]
+    saved = result.get("saved")
+    if isinstance(saved, dict) and type(saved.get("path")) is str:
+        names.append(Path(saved["path"]).name)
+    for key in ("trained_plot", "short_plot"):
+        if type(result.get(key)) is str:
+            names.append(Path(result[key]).name)
+    return [name for name in dict.fromkeys(names) if name.endswith(".png") and "/" not in name and name[0] != "."]
+
+
+def bring_figures(out: Path, target: Path, result: dict, names: list[str]) -> None:
+    """Copy the expected PNG files from ``out/figures`` (bytes only, never decoded here, never through a
+    symlink, at most `FIGURE_BYTES` each and `FIGURES_TOTAL_BYTES` in all) and fix their paths in `result`."""
     target.mkdir(parents=True, exist_ok=True)
-    copied = {}
-    if source.is_dir():
-        for entry in source.iterdir():
-            if entry.suffix != ".png" or entry.is_symlink() or not entry.is_file():
-                continue
-            if entry.stat().st_size > FIGURE_BYTES:
-                continue
-            shutil.copyfile(entry, target / entry.name)
-            copied[entry.name] = target / entry.name
+    copied, total = {}, 0
+    for name in names:
+        try:
+            data = wire.regular_file(out, f"figures/{name}", FIGURE_BYTES)
+        except wire.Invalid:
+            continue
+        if total + len(data) > FIGURES_TOTAL_BYTES:
+            break
+        total += len(data)
+        files.write_atomic(target / name, data)
+        os.chmod(target / name, 0o644)
+        copied[name] = target / name
     for key in ("trained_plot", "short_plot"):
         if key in result:
             name = Path(str(result[key])).name
@@ -119,4 +195,3 @@ def bring_figures(source: Path, target: Path, result: dict) -> None:
         # Recomputed here from the copied file, not taken from the worker.
         result["saved"] = {"exists": path is not None, "bytes": len(data),
                            "is_png": data[:8] == PNG_MAGIC, "path": str(path or "")}
-

@@ -1,10 +1,15 @@
 """Watching a running worker, stopping it at a limit, and saying why it ended.
 
 The parent polls the worker's whole process tree every `POLL_SECONDS`:
-wall clock, resident memory of the tree, number of processes and the size of
-its stdout/stderr files. When one is over its limit the process group, every
-descendant seen so far and every process of the worker's uid are killed, and
-`Outcome.reason` says which limit it was, in words a student understands.
+wall clock, memory, number of processes and the size of its stdout/stderr
+files. Memory is what the worker's cgroup holds (anonymous and shared pages,
+`embedlab.isolation.cgroups`; the kernel also stops it at the limit), or,
+where there is no cgroup, the RSS of the tree plus the memfd and
+shared-memory files its processes hold open. When one is over its limit,
+what the worker started is killed, and only that: its cgroup, its process
+group, every descendant seen so far (and bubblewrap's pid namespace dies
+with bubblewrap). `Outcome.reason` says which limit it was, in words a
+student understands.
 """
 
 from __future__ import annotations
@@ -14,14 +19,16 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from embedlab.isolation.uids import kill_uid
+from embedlab.isolation.cgroups import Cgroup
 
 OUTPUT_LIMIT_BYTES = 8 * 1024 * 1024  # stdout + stderr of one worker
 MAX_PROCESSES = 16                    # processes in a worker's tree (the worker itself is one)
 POLL_SECONDS = 0.2
+DISK_POLLS = 10                       # the size of unsized writable folders: every 2 s
 SIGNAL_HINTS = {"SIGXFSZ": " (a file grew past the size limit)", "SIGKILL": " (out of memory?)",
                 "SIGSEGV": " (crashed)"}
 
@@ -46,7 +53,7 @@ def _tree(process) -> list:
         return []
 
 
-def _kill_tree(popen, known: list, uid: int | None) -> None:
+def _kill_tree(popen, known: list, cgroup: Cgroup | None) -> None:
     import psutil
 
     try:
@@ -57,11 +64,11 @@ def _kill_tree(popen, known: list, uid: int | None) -> None:
         known = known + _tree(psutil.Process(popen.pid))
     except psutil.Error:
         pass
-    _kill_all(known, uid)
+    _kill_all(known, cgroup)
 
 
-def _kill_all(processes, uid: int | None) -> None:
-    """SIGKILL every process seen in the worker's tree, then whatever still runs as its uid."""
+def _kill_all(processes, cgroup: Cgroup | None) -> None:
+    """SIGKILL every process seen in the worker's tree, and every process of its cgroup."""
     import psutil
 
     for process in processes:
@@ -69,8 +76,33 @@ def _kill_all(processes, uid: int | None) -> None:
             process.kill()
         except psutil.Error:
             pass
-    if uid is not None:
-        kill_uid(uid)
+    if cgroup is not None:
+        cgroup.kill()
+
+
+SHARED_PREFIXES = ("/memfd:", "/dev/shm/", "/SYSV", "/run/shm/")
+
+
+def shared_memory(pids) -> int:
+    """Bytes of memfd and shared-memory files the processes hold open (no cgroup: not in any RSS)."""
+    seen, total = set(), 0
+    for pid in pids:
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+                if not target.startswith(SHARED_PREFIXES):
+                    continue
+                info = os.stat(f"/proc/{pid}/fd/{descriptor}")
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
+    return total
 
 
 def _over_limit(elapsed: float, workers: int, rss: int, output: int, time_limit: float,
@@ -80,19 +112,26 @@ def _over_limit(elapsed: float, workers: int, rss: int, output: int, time_limit:
     if workers > MAX_PROCESSES:
         return f"it started more than {MAX_PROCESSES} processes and was stopped (fork bomb?)"
     if rss > memory_limit_mb * 2**20:
-        return (f"it used {rss / 2**20:,.0f} MB of memory, over the limit of {memory_limit_mb:,.0f} MB, "
-                "and was stopped")
+        return memory_reason(rss, memory_limit_mb)
     if output > OUTPUT_LIMIT_BYTES:
         return f"it printed more than {OUTPUT_LIMIT_BYTES // 2**20} MB of output and was stopped; print less"
     return None
 
 
+def memory_reason(used: int | None, memory_limit_mb: float) -> str:
+    amount = f"{used / 2**20:,.0f} MB of memory" if used else "more memory than allowed"
+    return (f"it used {amount}, over the limit of {memory_limit_mb:,.0f} MB (shared memory counts too), "
+            "and was stopped")
+
+
 def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memory_limit_mb: float,
-              uid: int | None, overhead_processes: int = 0) -> Outcome:
-    """Wait for `popen`, enforcing the limits; afterwards nothing of the worker (or its uid) runs any more.
+              cgroup: Cgroup | None, overhead_processes: int = 0,
+              disk_check: Callable[[], str | None] | None = None) -> Outcome:
+    """Wait for `popen`, enforcing the limits; afterwards nothing the worker started runs any more.
 
     `overhead_processes` are processes of the tree that are not the worker's
-    (bwrap itself and its pid-namespace init).
+    (bwrap itself and its pid-namespace init). `disk_check`, if given, is
+    called every `DISK_POLLS` polls: the reason if the worker wrote too much.
     """
     import psutil
 
@@ -103,6 +142,7 @@ def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memo
     except psutil.Error:
         root = None
     known: dict[int, Any] = {}
+    polls = 0
     while popen.poll() is None:
         elapsed = time.monotonic() - started
         tree = _tree(root) if root is not None else []
@@ -113,22 +153,31 @@ def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memo
                 rss += process.memory_info().rss
             except psutil.Error:
                 pass
+        if cgroup is not None:
+            rss = max(rss, cgroup.memory())
+        else:
+            rss += shared_memory(process.pid for process in tree)
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss / 2**20)
         workers = len(tree) - overhead_processes
         outcome.peak_processes = max(outcome.peak_processes, workers)
         output = sum(path.stat().st_size for path in logs if path.exists())
         outcome.reason = _over_limit(elapsed, workers, rss, output, time_limit, memory_limit_mb)
+        polls += 1
+        if outcome.reason is None and disk_check is not None and polls % DISK_POLLS == 0:
+            outcome.reason = disk_check()
         if outcome.reason:
-            _kill_tree(popen, list(known.values()), uid)
+            _kill_tree(popen, list(known.values()), cgroup)
             break
         time.sleep(POLL_SECONDS)
     try:
         popen.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        _kill_tree(popen, list(known.values()), uid)
+        _kill_tree(popen, list(known.values()), cgroup)
         popen.wait(timeout=30)
     # Children the worker left behind (daemonized, setsid) die with it.
-    _kill_all(known.values(), uid)
+    _kill_all(known.values(), cgroup)
+    if outcome.reason is None and cgroup is not None and cgroup.oom_killed():
+        outcome.reason = memory_reason(None, memory_limit_mb)
     outcome.returncode = popen.returncode
     outcome.seconds = time.monotonic() - started
     return outcome

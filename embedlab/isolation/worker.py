@@ -4,20 +4,24 @@ Started by `embedlab.isolation.sandbox` as ``python -I -m embedlab.isolation.wor
 sandbox (bubblewrap, or at least another user id). Before any student code
 is imported it
 
-1. reads the parent's one-time token from stdin (a line),
+1. reads the questions the parent wrote into its read-only input folder
+   (`embedlab.isolation.inputs`),
 2. lowers its resource limits (address space, file size, processes, core dumps),
 3. drops root: no supplementary groups, the given gid and uid,
 
-then calls `embedlab.grading.contract.collect` and writes, at the very end and
+then calls `embedlab.grading.contract.collect` in its role (a student
+worker runs the submission and computes no reference; ``--reference``: the
+trusted run, no submission, references only) and writes, at the very end and
 atomically, its result as plain data (`embedlab.isolation.wire.write_result`:
 ``OUT/result.json`` and ``OUT/arrays/aN.npy``), with the list of the grader's
 functions the submission replaced in memory. A worker that ends before that
 (os._exit, a crash, a kill) leaves no result.json: the parent turns that into
 a failed exercise with the reason.
 
-This module is trusted code running next to untrusted code: nothing it
-writes is trusted by the parent, which validates every item (see
-`embedlab.isolation.wire.load_result`).
+This module is trusted code running next to untrusted code: it holds no
+secret (no token: whatever it knows, the student's code can read), and
+nothing it writes is trusted by the parent, which validates every item and
+judges the answers (see `embedlab.isolation.wire.load_result`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import os
 import sys
 
+from embedlab.isolation.inputs import read_questions
 from embedlab.isolation.wire import write_result
 
 
@@ -47,13 +52,15 @@ def _apply_limits(args) -> None:
     lower(resource.RLIMIT_NPROC, args.nproc)
 
 
-def _drop_privileges(uid: int | None, gid: int | None) -> None:
+def _drop_privileges(uid: int | None, gid: int | None, own: list[str]) -> None:
     if uid is None:
         return
     if os.geteuid() != 0:
         if os.getuid() != uid:
             raise SystemExit(f"worker: cannot switch to uid {uid} without root")
         return
+    for folder in own:  # bubblewrap's sized tmpfs mounts belong to root: hand them to the worker's uid
+        os.chown(folder, uid, gid)
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
@@ -87,7 +94,9 @@ def _snapshot() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -I -m embedlab.isolation.worker")
     parser.add_argument("--exercise", required=True)
-    parser.add_argument("--module", required=True)
+    parser.add_argument("--module", default=None)
+    parser.add_argument("--reference", action="store_true", help="the trusted run: no submission, references only")
+    parser.add_argument("--questions", default=None, help="the read-only folder holding the questions")
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, required=True)
@@ -96,15 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address-space-mb", type=int, default=None)
     parser.add_argument("--file-size-mb", type=int, default=None)
     parser.add_argument("--nproc", type=int, default=None)
+    parser.add_argument("--own", action="append", default=[], help="a folder to give to --uid before dropping root")
     args = parser.parse_args(argv)
 
-    token = sys.stdin.readline().strip()
+    questions = read_questions(args.questions) if args.questions else {}
+    module = None if args.reference else args.module
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
 
     _apply_limits(args)
-    _drop_privileges(args.uid, args.gid)
+    _drop_privileges(args.uid, args.gid, args.own)
     figures = os.path.join(args.out, "figures")
     os.makedirs(figures, exist_ok=True)
 
@@ -117,21 +128,22 @@ def main(argv: list[str] | None = None) -> int:
         pass
     before = _snapshot()
     try:
-        result = harness.collect(args.exercise, args.module, args.data, seed=args.seed, out_dir=figures)
+        result = harness.collect(args.exercise, module, args.data, seed=args.seed, out_dir=figures,
+                                 questions=questions, runs_submission=not args.reference,
+                                 computes_references=args.reference)
     except BaseException as error:  # a collector step the student broke: report it
-        module = args.module
         result = {"exercise": args.exercise, "seconds": {},
-                  "errors": {"collect": harness.describe_error(error, module)}}
+                  "errors": {"collect": harness.describe_error(error, module or args.exercise)}}
     after = _snapshot()
     changed = [name for name, value in before.items() if after.get(name) is not value]
     import resource
 
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
-        write_result(args.out, token, args.exercise, result,
+        write_result(args.out, args.exercise, result,
                      {"peak_rss_mb": round(peak_kb / 1024, 1), "tampered": changed[:20]})
     except Exception as error:  # e.g. a student object that cannot be encoded
-        write_result(args.out, token, args.exercise,
+        write_result(args.out, args.exercise,
                      {"exercise": args.exercise, "errors": {"boundary": f"{type(error).__name__}: {error}"}},
                      {"peak_rss_mb": round(peak_kb / 1024, 1), "tampered": changed[:20]})
     sys.stdout.flush()

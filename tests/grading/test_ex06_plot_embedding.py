@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from embedlab.grading import scoring
+from embedlab.grading import contract, scoring
 from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
 
 pytestmark = pytest.mark.exercise("ex06_plot_embedding")
@@ -13,56 +13,69 @@ pytestmark = pytest.mark.exercise("ex06_plot_embedding")
 GEOMETRY_PASS_MARK = 1.0
 
 
+def require(condition, message: str) -> None:
+    """Fail the test with `message` alone (no assertion repr reaches the student)."""
+    if not condition:
+        pytest.fail(message, pytrace=False)
+
+
 def _figure(collected):
     figure = collected.need("figure", "plot_embedding")
-    assert figure["is_figure"], (
+    require(figure["is_figure"], (
         f"plot_embedding(matrix, vocabulary) returned a {figure['type']}; expected a matplotlib Figure "
-        "(fig, ax = plt.subplots(...); ...; return fig).")
-    assert figure["axes"] == 1, f"the figure has {figure['axes']} axes; expected exactly one."
+        "(fig, ax = plt.subplots(...); ...; return fig)."))
+    require(figure["axes"] == 1, f"the figure has {figure['axes']} axes; expected exactly one.")
     return figure
+
+
+def _matrix(collected) -> np.ndarray:
+    """The random matrix the plot was asked to draw (a grading-time question)."""
+    if "matrix" not in collected.questions:
+        pytest.fail(f"{collected.where()}: the grader's questions did not reach this test", pytrace=False)
+    return np.asarray(collected.questions["matrix"])
 
 
 @pytest.mark.points(3)
 def test_one_text_per_term_at_its_point(collected):
     """one text per term, drawn at the term's row of the matrix"""
     figure = _figure(collected)
-    matrix = collected["matrix"]
+    matrix = _matrix(collected)
     texts = figure["texts"]
-    assert sorted(text for text, _, _ in texts) == sorted(INFORMATIVE_TERMS), (
+    require(sorted(text for text, _, _ in texts) == sorted(INFORMATIVE_TERMS), (
         f"the axes hold {len(texts)} texts ({[t for t, _, _ in texts][:5]}...); expected the 50 informative terms, "
-        "one ax.text(x, y, term) each.")
+        "one ax.text(x, y, term) each."))
     for text, x, y in texts:
         row = matrix[INFORMATIVE_TERMS.index(text)]
-        assert np.allclose([x, y], row, atol=1e-5), (
-            f"'{text}' is drawn at ({x:.4f}, {y:.4f}); its row of the matrix is ({row[0]:.4f}, {row[1]:.4f}).")
+        require(np.allclose([x, y], row, atol=1e-5), (
+            f"'{text}' is drawn at ({x:.4f}, {y:.4f}); its row of the matrix is ({row[0]:.4f}, {row[1]:.4f})."))
 
 
 @pytest.mark.points(2)
 def test_axis_limits_are_1_2_times_the_matrix_range(collected):
     """both axes span 1.2 x the matrix's min to 1.2 x its max, as in the course"""
     figure = _figure(collected)
-    matrix = collected["matrix"]
+    matrix = _matrix(collected)
     expected = [1.2 * matrix.min(), 1.2 * matrix.max()]
     for axis in ("xlim", "ylim"):
-        assert np.allclose(figure[axis], expected, atol=1e-4), (
+        require(np.allclose(figure[axis], expected, atol=1e-4), (
             f"{axis} is {np.round(figure[axis], 4).tolist()}; expected {np.round(expected, 4).tolist()} "
-            "(1.2 * matrix.min(), 1.2 * matrix.max()) on both axes.")
+            "(1.2 * matrix.min(), 1.2 * matrix.max()) on both axes."))
 
 
 @pytest.mark.points(1)
 def test_mismatched_matrix_is_a_value_error(collected):
     """a matrix whose rows do not match the vocabulary raises ValueError"""
     raised = collected.need("mismatch", "plot_embedding(mismatch)")
-    assert raised == "ValueError", f"plot_embedding(matrix[:10], 50 terms) raised {raised}; expected ValueError."
+    require(raised == "ValueError", f"plot_embedding(matrix[:10], 50 terms) raised {raised}; expected ValueError.")
 
 
 @pytest.mark.points(2)
 def test_save_writes_a_png(collected):
     """save_embedding_plot writes a PNG file"""
     saved = collected.need("saved", "save_embedding_plot")
-    assert saved["exists"] and saved["is_png"] and saved["bytes"] > 1000, (
+    require(saved["exists"] and saved["is_png"] and saved["bytes"] > 1000, (
         f"save_embedding_plot(matrix, vocabulary, path) left {saved}; expected a PNG file at the path "
-        "(figure.savefig(path, format='png')).")
+        "(figure.savefig(path, format='png'))."))
 
 
 def _separation(matrix) -> float:
@@ -75,11 +88,17 @@ def _separation(matrix) -> float:
 def test_trained_embedding_separates_positive_from_negative_terms(collected):
     """in the trained 2-D embedding, a straight line separates positive from negative terms"""
     required = collected.exercise.requires[0]  # the exercise whose model is trained
-    matrix = collected.need("trained_matrix", f"import {required}", "train (trained)", "build (trained)")
+    collected.need("trained_weights", f"import {required}", "build (trained)", "train (trained)",
+                   "weights (trained)")
+    collected.need("trained_answers", "train (trained)", "answers (trained)")
+    matrix, why = contract.collector(collected.exercise.id).test_embedding(collected.data, collected.questions)
+    require(matrix is not None, (
+        f"exercise 4's trained model has no embedding the grader can verify: {why}. The geometry is judged on the "
+        "embedding the model really uses; check exercise 4 first."))
     separation = _separation(matrix)
-    assert separation >= GEOMETRY_PASS_MARK, (
+    require(separation >= GEOMETRY_PASS_MARK, (
         f"after training exercise 4's model ({collected.exercise.budget.epochs} epoch of batch "
         f"{collected.exercise.budget.batch_size}), the best straight line puts only {separation:.0%} of "
         f"{POSITIVE_TERMS} vs {NEGATIVE_TERMS} on the right side; expected {GEOMETRY_PASS_MARK:.0%}. A model "
         "that learned sentiment pulls them apart. Check exercise 4 first (its summed loss and initializer), "
-        "then look at figures/.../embedding_trained.png.")
+        "then look at figures/.../embedding_trained.png."))

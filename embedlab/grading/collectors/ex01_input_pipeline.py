@@ -1,12 +1,20 @@
 """Exercise 1's collector: the submission's `make_dataset`, described batch by batch.
 
-The reference (the training file's first batches, as the grader's own reader
-yields them at the exercise's batch size, and its record counts) is computed
-before the submission is imported: ``TRUSTED_REFERENCE``.
+Questions (drawn at grading time, in the trusted process): a second, small
+batch size that does not divide the number of training reviews (so a dropped
+last batch shows in every draw), the shuffle seed, and how many batches one
+epoch has (a repeating dataset must yield one more).
+
+References (only where ``computes_references``, and after the submission's
+calls in the grader's own process): the training file's first batches, as
+the grader's own reader yields them at the exercise's batch size, and its
+record counts. ``TRUSTED_REFERENCE``: an isolated grading gets them from the
+trusted reference run, never from the student's worker.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,27 +26,39 @@ from embedlab.grading.models import raised_by, shape_of
 
 TRUSTED_REFERENCE = True
 REFERENCE_BATCHES = 3  # how many first batches are compared with the file's
-REPEATED_BATCHES = 1001  # more than one epoch's batches: only a repeating dataset yields them all
+SMALL_BATCH_SIZES = (7, 9, 11, 13, 17, 19)  # one is drawn; it must leave a smaller last batch
 
 RETURNS = {
-    "reference": schema.PLAIN,
     "dataset": schema.PLAIN,
     "first_batches": schema.PLAIN,
     "epoch": schema.PLAIN,
-    "batch_size_7": schema.PLAIN,
+    "small_first": schema.PLAIN,
+    "small_epoch": schema.PLAIN,
     "shuffled_first": schema.PLAIN,
     "shuffled_again_first": schema.PLAIN,
     "shuffled_epoch": schema.PLAIN,
-    "repeat_batches_1001": schema.PLAIN,
+    "repeat_batches": schema.PLAIN,
     "batch_size_0": schema.PLAIN,
 }
+
+
+def questions(rng: np.random.Generator, data_dir: Path) -> dict:
+    """The grading-time choices: a small batch size, the shuffle seed, the number of training reviews."""
+    records = len(grading_data.terms(data_dir, "train"))
+    uneven = [size for size in SMALL_BATCH_SIZES if records % size] or list(SMALL_BATCH_SIZES)
+    return {"small_batch_size": int(rng.choice(uneven)), "shuffle_seed": int(rng.integers(1, 2**31 - 1)),
+            "train_records": records}
+
+
+def batches_per_epoch(records: int, batch_size: int) -> int:
+    return math.ceil(records / batch_size)
 
 
 def reference_facts(train: Path, batch_size: int) -> dict:
     """The file's first batches and its record counts, read with the grader's own pipeline."""
     from embedlab.data import records
 
-    batches = []
+    batches, sizes = [], set()
     total = positives = 0
     for features, labels in records.read_dataset(train, batch_size=batch_size):
         if len(batches) < REFERENCE_BATCHES:
@@ -47,8 +67,10 @@ def reference_facts(train: Path, batch_size: int) -> dict:
                 "labels": labels.numpy()[:, 0].tolist(),
             })
         total += int(labels.shape[0])
+        sizes.add(int(labels.shape[0]))
         positives += int(labels.numpy().sum())
-    return {"batch_size": batch_size, "first_batches": batches, "train_records": total, "train_positive": positives}
+    return {"batch_size": batch_size, "first_batches": batches, "train_records": total,
+            "train_positive": positives, "batch_sizes": sorted(sizes)}
 
 
 def describe_dataset(dataset) -> dict:
@@ -104,31 +126,27 @@ def count_batches(dataset, limit: int) -> int:
     return sum(1 for _ in dataset.take(limit))
 
 
-def collect(collection: Collection) -> None:
-    train = str(grading_data.train_file(collection.data_dir))
-    batch_size = collection.exercise.budget.batch_size
-    result, step = collection.result, collection.step
-    # The grader's reference, before any student code runs.
-    result["reference"] = step("reference", reference_facts, Path(train), batch_size)
-    if not collection.load():
-        return
+def ask(collection: Collection, train: str, batch_size: int) -> None:
+    """Call the submission's make_dataset the ways the tests judge, and describe what it returned."""
+    result, step, questions = collection.result, collection.step, collection.questions
     make_dataset = collection.function("make_dataset")
     if make_dataset is None:
         return
-
     plain = step("make_dataset", make_dataset, train, batch_size=batch_size, shuffle=False)
-    if plain is None:
-        return
-    result["dataset"] = step("describe", describe_dataset, plain)
-    result["first_batches"] = step("first_batches", first_batches, plain, REFERENCE_BATCHES)
-    result["epoch"] = step("epoch", epoch_summary, plain)
+    if plain is not None:
+        result["dataset"] = step("describe", describe_dataset, plain)
+        result["first_batches"] = step("first_batches", first_batches, plain, REFERENCE_BATCHES)
+        result["epoch"] = step("epoch", epoch_summary, plain)
 
-    seven = step("batch_size_7", make_dataset, train, batch_size=7, shuffle=False)
-    if seven is not None:
-        result["batch_size_7"] = step("batch_size_7_take", first_batches, seven, 1)
+    small_size = questions["small_batch_size"]
+    small = step("small_batch", make_dataset, train, batch_size=small_size, shuffle=False)
+    if small is not None:
+        result["small_first"] = step("small_first", first_batches, small, 1)
+        result["small_epoch"] = step("small_epoch", epoch_summary, small)
 
-    shuffled = step("shuffled", make_dataset, train, batch_size=batch_size, shuffle=True, seed=collection.seed)
-    again = step("shuffled_again", make_dataset, train, batch_size=batch_size, shuffle=True, seed=collection.seed)
+    seed = questions["shuffle_seed"]
+    shuffled = step("shuffled", make_dataset, train, batch_size=batch_size, shuffle=True, seed=seed)
+    again = step("shuffled_again", make_dataset, train, batch_size=batch_size, shuffle=True, seed=seed)
     if shuffled is not None and again is not None:
         result["shuffled_first"] = step("shuffled_first", first_batches, shuffled, 1)
         result["shuffled_again_first"] = step("shuffled_again_first", first_batches, again, 1)
@@ -136,6 +154,20 @@ def collect(collection: Collection) -> None:
 
     repeated = step("repeat", make_dataset, train, batch_size=batch_size, shuffle=False, num_epochs=None)
     if repeated is not None:
-        result["repeat_batches_1001"] = step("repeat_take", count_batches, repeated, REPEATED_BATCHES)
+        wanted = batches_per_epoch(questions["train_records"], batch_size) + 1
+        result["repeat_batches"] = step("repeat_take", count_batches, repeated, wanted)
 
     result["batch_size_0"] = step("batch_size_0", raised_by, make_dataset, train, batch_size=0)
+
+
+def collect(collection: Collection) -> None:
+    train = str(grading_data.train_file(collection.data_dir))
+    batch_size = collection.exercise.budget.batch_size
+    if collection.runs_submission and not {"small_batch_size", "shuffle_seed"} <= set(collection.questions):
+        collection.result["errors"]["questions"] = "the grader gave this run no questions (an error of the grader)"
+    elif collection.load():
+        ask(collection, train, batch_size)
+    # The grader's own reference: where no student code runs after it.
+    if collection.computes_references:
+        facts = collection.step("reference", reference_facts, Path(train), batch_size)
+        collection.references.update(facts or {})

@@ -1,8 +1,11 @@
 """Exercise 6's collector: the submission's plot of a random 2-D embedding (as
 figure facts and a PNG), and the geometry of its own trained exercise-4 model.
 
-The random matrix (drawn with the grading seed) is made before the submission
-is imported: ``TRUSTED_REFERENCE``.
+The random matrix is a question, drawn at grading time in the trusted
+process. Exercise 4's model is trained here and exports its weights and its
+answers to exercise 4's kind of question reviews: the grader finds the
+trained embedding by checking them against exercise 4's architecture
+(`test_embedding`), not from a matrix the worker reports.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from embedlab import manifest
-from embedlab.grading import figures, models, schema, training
+from embedlab.grading import figures, models, schema, training, transplant
 from embedlab.grading.contract import Collection, load_module
 from embedlab.grading.models import VOCABULARY
 
-TRUSTED_REFERENCE = True
+EXERCISE = __name__.rpartition(".")[2]
+TRAINED = "trained_"  # the prefix of the trained exercise-4 model's exports
 RETURNS = {
-    "matrix": schema.MATRIX,
     "figure": schema.PLAIN,
     "mismatch": schema.PLAIN,
     "saved": schema.PLAIN,
@@ -26,7 +29,12 @@ RETURNS = {
     "short_matrix": schema.MATRIX,
     "trained_plot": schema.PLAIN,
     "short_plot": schema.PLAIN,
+    **{TRAINED + key: models.RETURNS[key] for key in ("weights", "weights_untrained", "weight_names",
+                                                     "frozen_weights", "answers")},
 }
+
+# The plots it saves besides the manifest's `figures`: the student's plot of the grading-time matrix.
+FIGURES = ("random_embedding.png",)
 
 # The function of the required exercise (exercises.toml: requires) whose
 # model's learned embedding is plotted and judged.
@@ -76,18 +84,68 @@ def embedding_builder(collection: Collection):
     return build
 
 
+def questions(rng: np.random.Generator, data_dir: Path) -> dict:
+    """The random matrix to plot, and exercise 4's kind of question reviews for its trained model."""
+    exercise = manifest.get(EXERCISE)
+    matrix = rng.normal(size=(len(VOCABULARY), 2)).astype(np.float32).astype(np.float64)
+    return {"matrix": matrix, **models.questions(rng, data_dir, exercise.budget.batch_size)}
+
+
+def embedding_in(weights: list, dimension: int = 2) -> np.ndarray | None:
+    """For the plots only: the first trainable (50, d) matrix, or (51, d) without its OOV row 0."""
+    for weight in weights or []:
+        if weight.shape == (len(VOCABULARY) + 1, dimension):
+            return weight[1:]
+        if weight.shape == (len(VOCABULARY), dimension):
+            return weight
+    return None
+
+
 def learned_embedding(collection: Collection, build, name: str, steps: int | None) -> np.ndarray | None:
-    """Build exercise 4's model, train it (`steps` batches, or the budget's epochs), return its matrix."""
-    budget = collection.exercise.budget
-    training.set_determinism(collection.seed)
-    model = collection.step(f"build ({name})", build, list(VOCABULARY))
+    """Build exercise 4's model, train it (`steps` batches, or the budget's epochs), return its matrix.
+
+    The trained one exports its weights and answers (``trained_*``) for the grader's check.
+    """
+    prefix = TRAINED if steps is None else ""
+    model = models.build(collection, EMBEDDING_BUILDER, list(VOCABULARY), prefix=prefix or f"{name}_",
+                         builder=build, export=bool(prefix))
     if model is None:
         return None
-    fitted = collection.step(f"train ({name})", training.fit, model, collection.data_dir, budget.epochs,
-                             budget.batch_size, collection.seed, steps)
-    if fitted is None:
-        return None
-    return collection.step(f"matrix ({name})", models.embedding_matrix_of, model)
+    if prefix:
+        if not models.train(collection, model, prefix=prefix):
+            return None
+        weights = collection.result.get(prefix + "weights")
+    else:
+        budget = collection.exercise.budget
+        if collection.step(f"train ({name})", training.fit, model, collection.data_dir, budget.epochs,
+                           budget.batch_size, collection.seed, steps) is None:
+            return None
+        weights = models.exported_weights(model.trainable_weights)
+    matrix = embedding_in(weights)
+    if matrix is None:
+        collection.result["errors"][f"matrix ({name})"] = "no trainable (50, 2) matrix among the model's weights"
+    return matrix
+
+
+def test_embedding(result: dict, questions: dict) -> tuple[np.ndarray | None, str]:
+    """The trained embedding as exercise 4's architecture check verified it, or (None, why not)."""
+    architecture = manifest_architecture()
+    verdict = transplant.verdict(architecture, result, questions, prefix=TRAINED)
+    if not verdict.verified:
+        return None, verdict.reason
+    if verdict.params.frozen:
+        return None, verdict.cause()
+    moved = transplant.moved({key: result.get(TRAINED + key) for key in transplant.EXPORTS}, verdict)
+    if not moved > 1e-6:
+        return None, f"training did not move the embedding (largest change {moved:.2g})"
+    return verdict.params.first, ""
+
+
+def manifest_architecture() -> transplant.Architecture:
+    """The architecture of the required exercise (exercise 4)."""
+    from embedlab.grading import contract
+
+    return contract.collector(manifest.get(EXERCISE).requires[0]).ARCHITECTURE
 
 
 def collect(collection: Collection) -> None:
@@ -96,12 +154,13 @@ def collect(collection: Collection) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot  # imported before the submission, with the Agg backend
 
-    rng = np.random.default_rng(collection.seed)
-    matrix = rng.normal(size=(len(VOCABULARY), 2)).astype(np.float32)
-    collection.result["matrix"] = matrix.astype(np.float64)
     out_dir = collection.out_dir or Path.cwd()
     if not collection.load():
         return
+    if "matrix" not in collection.questions:
+        collection.result["errors"]["questions"] = "the grader's questions (the matrix to plot) did not arrive"
+        return
+    matrix = np.asarray(collection.questions["matrix"], dtype=np.float32)
     plot = collection.function("plot_embedding")
     if plot is not None:
         check_plot(collection, plot, matrix)
