@@ -176,6 +176,12 @@ def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memo
         popen.wait(timeout=30)
     # Children the worker left behind (daemonized, setsid) die with it.
     _kill_all(known.values(), cgroup)
+    if outcome.reason is None:
+        # A flood can fill a log to the file-size limit between two polls and end the worker with an
+        # OSError: the flood is still the reason, whatever the timing.
+        output = sum(path.stat().st_size for path in logs if path.exists())
+        if output > OUTPUT_LIMIT_BYTES:
+            outcome.reason = _over_limit(0.0, 0, 0, output, float("inf"), float("inf"))
     if outcome.reason is None and cgroup is not None and cgroup.oom_killed():
         outcome.reason = memory_reason(None, memory_limit_mb)
     outcome.returncode = popen.returncode

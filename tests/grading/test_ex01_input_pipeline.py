@@ -18,6 +18,19 @@ def batch_size(collected):
     return collected.exercise.budget.batch_size
 
 
+def reads_the_file(collected) -> None:
+    """What the worker says about the dataset counts only if the dataset yields the file's reviews.
+
+    Its first review must be the file's first (the grader's own reader, whatever the batch size).
+    """
+    batches = collected.need("first_batches", "make_dataset", kind=list)
+    first = collected.reference("first_batches")[0]["terms"][0]
+    got = batches[0].get("terms", [[]])[0] if batches and isinstance(batches[0], dict) else None
+    collected.check(got == first, (
+        f"make_dataset(path, shuffle=False) does not start with the file's first review (its first terms are "
+        f"{first[:5]}, the dataset's {str(got)[:80]}): read the records in order, batch, then parse."))
+
+
 @pytest.mark.points(2)
 def test_yields_features_dict_and_labels(collected):
     """make_dataset returns a tf.data.Dataset of ({'terms': ...}, labels)"""
@@ -28,14 +41,7 @@ def test_yields_features_dict_and_labels(collected):
     collected.check(dataset.get("feature_keys") == ["terms"], (
         f"each element should be a pair ({{'terms': ...}}, labels); the features were {dataset.get('feature_keys')} "
         f"(element structure: {dataset.get('structure')}). The model's input is named 'terms'."))
-    # What the worker says about the dataset counts only if the dataset yields the file's reviews: its first
-    # review must be the file's first (checked against the grader's own reader, whatever the batch size).
-    batches = collected.need("first_batches", "make_dataset", kind=list)
-    first = collected.reference("first_batches")[0]["terms"][0]
-    got = batches[0].get("terms", [[]])[0] if batches and isinstance(batches[0], dict) else None
-    collected.check(got == first, (
-        f"make_dataset(path, shuffle=False) does not start with the file's first review (its first terms are "
-        f"{first[:5]}, the dataset's {str(got)[:80]}): read the records in order, batch, then parse."))
+    reads_the_file(collected)
 
 
 @pytest.mark.points(2)
@@ -48,6 +54,7 @@ def test_terms_are_ragged_strings_with_int64_row_splits(collected):
     collected.check(spec.get("row_splits_dtype") == "int64", (
         f"'terms' has {spec.get('row_splits_dtype')} row splits; expected int64 "
         "(row_splits_dtype=tf.int64): StringLookup's count mode fails on int32 ones."))
+    reads_the_file(collected)
 
 
 @pytest.mark.points(1)
@@ -57,6 +64,7 @@ def test_labels_are_float32_of_shape_batch_by_1(collected):
     collected.check(spec.get("dtype") == "float32" and spec.get("shape") == [None, 1], (
         f"labels came back as {spec.get('dtype')} of shape {spec.get('shape')}; expected float32 of shape "
         "[None, 1] (tf.io.FixedLenFeature([1], tf.float32), then batched)."))
+    reads_the_file(collected)
 
 
 @pytest.mark.points(2)
