@@ -243,10 +243,6 @@ def build_and_train(collection: Collection, function_name: str, *args) -> None:
         train(collection, model)
 
 
-# The names of before (the test reviews are no longer predicted here), for the collectors not yet moved.
-train_and_predict = train
-build_train_predict = build_and_train
-
 
 def raised_by(function, *args, **kwargs) -> str:
     """The name of the exception `function` raises for bad arguments ("nothing" if none).

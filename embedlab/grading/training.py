@@ -32,20 +32,6 @@ def train_dataset(data_dir: Path, batch_size: int, seed: int, epochs: int | None
     )
 
 
-def terms_dataset(path: Path, batch_size: int = 1000):
-    """Batches of ``{"terms": ragged strings}`` from a file with or without labels."""
-    import tensorflow as tf
-
-    spec = {records.TERMS: tf.io.RaggedFeature(dtype=tf.string, row_splits_dtype=tf.int64)}
-    return (
-        tf.data.TFRecordDataset(str(path))
-        .batch(batch_size)
-        .map(lambda serialized: {records.TERMS: tf.io.parse_example(serialized, spec)[records.TERMS]},
-             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
 def fit(model, data_dir: Path, epochs: int, batch_size: int, seed: int, steps: int | None = None):
     """Train `model` on the training split: `steps` batches, or `epochs` passes."""
     import warnings
@@ -59,16 +45,6 @@ def fit(model, data_dir: Path, epochs: int, batch_size: int, seed: int, steps: i
             dataset = train_dataset(data_dir, batch_size, seed, epochs=None).take(steps)
             return model.fit(dataset, epochs=1, verbose=0)
         return model.fit(train_dataset(data_dir, batch_size, seed, epochs=1), epochs=epochs, verbose=0)
-
-
-def predict_reviews(model, path: Path) -> np.ndarray:
-    """One probability per review of the file at `path`, as float64 of shape (n,)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # Keras' end-of-data notice
-        predictions = np.asarray(model.predict(terms_dataset(path), verbose=0))
-    return _flatten_predictions(predictions)
 
 
 def predict_terms(model, reviews: list[list[str]]) -> np.ndarray:

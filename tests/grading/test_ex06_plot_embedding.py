@@ -13,18 +13,12 @@ pytestmark = pytest.mark.exercise("ex06_plot_embedding")
 GEOMETRY_PASS_MARK = 1.0
 
 
-def require(condition, message: str) -> None:
-    """Fail the test with `message` alone (no assertion repr reaches the student)."""
-    if not condition:
-        pytest.fail(message, pytrace=False)
-
-
 def _figure(collected):
     figure = collected.need("figure", "plot_embedding")
-    require(figure["is_figure"], (
+    collected.check(figure["is_figure"], (
         f"plot_embedding(matrix, vocabulary) returned a {figure['type']}; expected a matplotlib Figure "
         "(fig, ax = plt.subplots(...); ...; return fig)."))
-    require(figure["axes"] == 1, f"the figure has {figure['axes']} axes; expected exactly one.")
+    collected.check(figure["axes"] == 1, f"the figure has {figure['axes']} axes; expected exactly one.")
     return figure
 
 
@@ -41,12 +35,12 @@ def test_one_text_per_term_at_its_point(collected):
     figure = _figure(collected)
     matrix = _matrix(collected)
     texts = figure["texts"]
-    require(sorted(text for text, _, _ in texts) == sorted(INFORMATIVE_TERMS), (
+    collected.check(sorted(text for text, _, _ in texts) == sorted(INFORMATIVE_TERMS), (
         f"the axes hold {len(texts)} texts ({[t for t, _, _ in texts][:5]}...); expected the 50 informative terms, "
         "one ax.text(x, y, term) each."))
     for text, x, y in texts:
         row = matrix[INFORMATIVE_TERMS.index(text)]
-        require(np.allclose([x, y], row, atol=1e-5), (
+        collected.check(np.allclose([x, y], row, atol=1e-5), (
             f"'{text}' is drawn at ({x:.4f}, {y:.4f}); its row of the matrix is ({row[0]:.4f}, {row[1]:.4f})."))
 
 
@@ -57,7 +51,7 @@ def test_axis_limits_are_1_2_times_the_matrix_range(collected):
     matrix = _matrix(collected)
     expected = [1.2 * matrix.min(), 1.2 * matrix.max()]
     for axis in ("xlim", "ylim"):
-        require(np.allclose(figure[axis], expected, atol=1e-4), (
+        collected.check(np.allclose(figure[axis], expected, atol=1e-4), (
             f"{axis} is {np.round(figure[axis], 4).tolist()}; expected {np.round(expected, 4).tolist()} "
             "(1.2 * matrix.min(), 1.2 * matrix.max()) on both axes."))
 
@@ -66,11 +60,12 @@ def test_axis_limits_are_1_2_times_the_matrix_range(collected):
 def test_mismatched_matrix_is_a_value_error(collected):
     """a matrix whose rows do not match the vocabulary raises ValueError"""
     raised = collected.need("mismatch", "plot_embedding(mismatch)")
-    require(raised == "ValueError", f"plot_embedding(matrix[:10], 50 terms) raised {raised}; expected ValueError.")
+    collected.check(raised == "ValueError",
+                    f"plot_embedding(matrix[:10], 50 terms) raised {raised}; expected ValueError.")
     # Refusing bad input counts for a function that draws good input: the same grading-time matrix's texts.
     texts = {text: (x, y) for text, x, y in _figure(collected)["texts"]}
     matrix = _matrix(collected)
-    require(all(np.allclose(texts.get(term, (np.nan, np.nan)), matrix[row], atol=1e-5)
+    collected.check(all(np.allclose(texts.get(term, (np.nan, np.nan)), matrix[row], atol=1e-5)
                 for row, term in enumerate(INFORMATIVE_TERMS)), (
         "plot_embedding raises ValueError for a mismatched matrix, but it does not yet draw a matching one "
         "(see the test of one text per term): this point comes with that one."))
@@ -80,7 +75,7 @@ def test_mismatched_matrix_is_a_value_error(collected):
 def test_save_writes_a_png(collected):
     """save_embedding_plot writes a PNG file"""
     saved = collected.need("saved", "save_embedding_plot")
-    require(saved["exists"] and saved["is_png"] and saved["bytes"] > 1000, (
+    collected.check(saved["exists"] and saved["is_png"] and saved["bytes"] > 1000, (
         f"save_embedding_plot(matrix, vocabulary, path) left {saved}; expected a PNG file at the path "
         "(figure.savefig(path, format='png'))."))
 
@@ -99,11 +94,11 @@ def test_trained_embedding_separates_positive_from_negative_terms(collected):
                    "weights (trained)")
     collected.need("trained_answers", "train (trained)", "answers (trained)")
     matrix, why = contract.collector(collected.exercise.id).test_embedding(collected.data, collected.questions)
-    require(matrix is not None, (
+    collected.check(matrix is not None, (
         f"exercise 4's trained model has no embedding the grader can verify: {why}. The geometry is judged on the "
         "embedding the model really uses; check exercise 4 first."))
     separation = _separation(matrix)
-    require(separation >= GEOMETRY_PASS_MARK, (
+    collected.check(separation >= GEOMETRY_PASS_MARK, (
         f"after training exercise 4's model ({collected.exercise.budget.epochs} epoch of batch "
         f"{collected.exercise.budget.batch_size}), the best straight line puts only {separation:.0%} of "
         f"{POSITIVE_TERMS} vs {NEGATIVE_TERMS} on the right side; expected {GEOMETRY_PASS_MARK:.0%}. A model "

@@ -16,21 +16,7 @@ import pytest
 
 from embedlab.grading import contract, transplant
 
-from cases import cases
-
-
-def require(condition, message: str) -> None:
-    """Fail the test with `message` alone (no assertion repr reaches the student)."""
-    if not condition:
-        pytest.fail(message, pytrace=False)
-
-
-def verdict(collected) -> transplant.Verdict:
-    """The transplant check of the exercise's architecture (the model's weights must give its answers)."""
-    collected.need("weights", "build", "train", "weights")
-    collected.need("answers", "build", "train", "answers")
-    return transplant.verdict(contract.collector(collected.exercise.id).ARCHITECTURE, collected.data,
-                              collected.questions)
+from cases import cases, verdict
 
 
 def probes(collected) -> dict:
@@ -49,17 +35,19 @@ def test_builds_a_compiled_model_of_ragged_terms(collected, exercise_id):
     built = collected.exercise.builder
     model = collected.need("model", "build")
     inputs = model.get("inputs", [])
-    require(len(inputs) == 1 and inputs[0]["dtype"] == "string" and inputs[0]["ragged"], (
+    collected.check(len(inputs) == 1 and inputs[0]["dtype"] == "string" and inputs[0]["ragged"], (
         f"{built} has inputs {inputs}; expected one keras.Input(shape=(None,), dtype='string', ragged=True, "
         f"name='terms'). See 'Shapes' in {collected.where()}."))
-    require(model.get("input_structure") == "dict", (
+    collected.check(model.get("input_structure") == "dict", (
         f"{built}: pass the input as a dict, keras.Model(inputs={{'terms': terms}}, ...), so the grader's "
         "batches ({'terms': ...}, labels) reach it by name."))
-    require(model.get("outputs") == [[None, 1]], f"{built}: output shape {model.get('outputs')}; expected [None, 1].")
-    require(model.get("compiled"), f"{built} returned a model that is not compiled: call model.compile(...) in it.")
+    collected.check(model.get("outputs") == [[None, 1]],
+                    f"{built}: output shape {model.get('outputs')}; expected [None, 1].")
+    collected.check(model.get("compiled"),
+                    f"{built} returned a model that is not compiled: call model.compile(...) in it.")
     untrained = collected.need("probes_untrained", "probes_untrained")
     # NaN is judged where it arises (a review without known terms), not blamed on the output layer here.
-    require(all(0.0 <= value <= 1.0 for value in untrained.values() if not math.isnan(value)), (
+    collected.check(all(0.0 <= value <= 1.0 for value in untrained.values() if not math.isnan(value)), (
         f"{built}: outputs {untrained} are not probabilities in [0, 1]; end with Dense(1, activation='sigmoid')."))
 
 
@@ -68,7 +56,7 @@ def test_weights_in_the_exercises_architecture_give_the_models_answers(collected
     """the model computes what the exercise specifies: its own weights, put into that computation, give its answers"""
     found = verdict(collected)
     architecture = contract.collector(exercise_id).ARCHITECTURE
-    require(found.exact, (
+    collected.check(found.exact, (
         f"{collected.exercise.builder}: {found.cause()}. The exercise asks for {architecture.describe()} "
         f"(checked on {len(collected.questions['reviews'])} reviews). See 'What to build' in {collected.where()}."))
 
@@ -79,10 +67,10 @@ def test_optimizer_is_adagrad_with_global_clipnorm(collected, exercise_id):
     optimizer = collected.need("model", "build").get("optimizer") or {}
     adagrad = optimizer.get("class") == "Adagrad" and math.isclose(optimizer.get("learning_rate") or 0, 0.1,
                                                                    rel_tol=1e-5)
-    require(adagrad, (
+    collected.check(adagrad, (
         f"{collected.exercise.builder} compiled with {optimizer.get('class')} at learning rate "
         f"{optimizer.get('learning_rate')}; the course used keras.optimizers.Adagrad(learning_rate=0.1, ...)."))
-    require(optimizer.get("global_clipnorm") == 5.0 and optimizer.get("clipnorm") is None, (
+    collected.check(optimizer.get("global_clipnorm") == 5.0 and optimizer.get("clipnorm") is None, (
         f"clipping: global_clipnorm={optimizer.get('global_clipnorm')}, clipnorm={optimizer.get('clipnorm')}; "
         "the course clipped all gradients together by their global norm: global_clipnorm=5.0 (not clipnorm, "
         "which clips each variable on its own)."))
@@ -121,7 +109,7 @@ def test_out_of_vocabulary_terms_are_ignored(collected, exercise_id):
     """a review's terms outside the vocabulary change nothing"""
     p = probes(collected)
     ignored = same(p["empty"], p["oov_only"]) and same(p["great"], p["great_with_oov"])
-    require(ignored, (
+    collected.check(ignored, (
         f"the trained model gives p([])={p['empty']:.4f} but p(['zzqxv'])={p['oov_only']:.4f}, and "
         f"p(['great'])={p['great']:.4f} but p(['zzqxv', 'great', 'qqxzv'])={p['great_with_oov']:.4f}; "
         "out-of-vocabulary terms must be ignored. StringLookup counts them in column 0: drop it (counts[:, 1:])."))
@@ -131,7 +119,7 @@ def test_out_of_vocabulary_terms_are_ignored(collected, exercise_id):
 def test_terms_are_counted_not_just_flagged(collected, exercise_id):
     """a term that occurs twice counts twice (the course's input was counts, not 0/1)"""
     p = probes(collected)
-    require(abs(p["great_twice"] - p["great"]) > 1e-4, (
+    collected.check(abs(p["great_twice"] - p["great"]) > 1e-4, (
         f"the trained model gives the same output for ['great'] ({p['great']:.4f}) and ['great', 'great'] "
         f"({p['great_twice']:.4f}): it sees whether a term occurs, not how often. Use "
         "StringLookup(output_mode='count'), not 'multi_hot'."))
@@ -144,4 +132,4 @@ def test_trained_model_reaches_the_pass_mark(collected, test_labels, exercise_id
     budget = collected.exercise.budget
     passed, message = collected.judge_pass_mark(
         test_labels, f"{collected.exercise.builder} after {budget.epochs} epoch(s) of batch {budget.batch_size}")
-    require(passed, message + f" See the docstring of {collected.where()}.")
+    collected.check(passed, message + f" See the docstring of {collected.where()}.")
