@@ -93,6 +93,12 @@ def header(seeds: list[int], elapsed: float) -> list[str]:
         "`embedlab.grading.scoring.roc_auc`. Seeds: " + ", ".join(map(str, seeds))
         + " (the last one is the grader's own, `[grading] seed` in embedlab/exercises.toml).",
         "",
+        "The data: `embedlab prepare` from the authors' archive, each split in the order `sha256-of-record`",
+        "(`embedlab/data/order.py`: the same bytes whether the reviews come from the archive or from",
+        "tensorflow-datasets). Training reads the records in file order, shuffled with the seed, so the order",
+        "is part of what was calibrated: grading refuses TFRecords in another order",
+        "(`CALIBRATED_ORDERS` in `embedlab/grading/data.py`).",
+        "",
         "**Pass mark** = the lowest score over the runs minus the margin (`margin` in exercises.toml),",
         "rounded *down* to 2 decimals, for accuracy and AUC alike. The margin covers the gap between our",
         "solution and a correct student's (different but valid choices of layer order, initializer, float",

@@ -61,6 +61,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         time_limit=getattr(args, "time_limit", None),
         grading_data_dir=getattr(args, "grading_data", None),
         quiet=getattr(args, "quiet", None),
+        questions_seed=getattr(args, "questions_seed", None),
     )
 
 

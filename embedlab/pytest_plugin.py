@@ -8,6 +8,7 @@ Options (each also has a default from the environment, see `embedlab.settings`):
   --seed N                            grading seed (default: the course's, in exercises.toml)
   --sandbox auto|bwrap|uid|none       with --isolated: how workers are isolated
   --time-limit SECONDS                with --isolated: every worker's limit (default: each exercise's)
+  --deadline EPOCH                    time.time() by which grading must be done (embedlab.grading.deadline)
   --questions-seed N                  the grading-time questions' seed (default: drawn at random)
   --results-json PATH                 write every graded test's outcome as JSON
   --output-dir DIR                    where plots of the student's embedding go
@@ -28,6 +29,7 @@ import pytest
 
 from embedlab import files, manifest
 from embedlab.errors import EmbedlabError
+from embedlab.grading import deadline
 from embedlab.grading.feedback import Collected
 from embedlab.grading.table import score_table
 from embedlab.settings import Settings, quiet_tensorflow
@@ -47,6 +49,8 @@ def pytest_addoption(parser):
                     help="seed of the grading-time questions (default: drawn at random)")
     group.addoption("--time-limit", type=float, default=None,
                     help="with --isolated: seconds per worker for every exercise (default: exercises.toml)")
+    group.addoption("--deadline", type=float, default=None,
+                    help="time.time() by which grading must be done: workers' limits are cut to fit")
 
 
 def target_folder(config) -> Path:
@@ -116,13 +120,18 @@ class Submission:
             questions = self.questions(exercise_id)
             out_dir = self.output_dir / exercise_id
             out_dir.mkdir(parents=True, exist_ok=True)
-            if self.isolated:
-                if self._sandbox is None:
-                    from embedlab.isolation.sandbox import Sandbox
+            limit, late = deadline.time_left_for(self.settings, exercise_id)  # no worker past the deadline
+            if self.isolated and self._sandbox is None:
+                from embedlab.isolation.sandbox import Sandbox
 
-                    self._sandbox = Sandbox(self.settings)
+                self._sandbox = Sandbox(self.settings)
+            if late:
+                result = deadline.not_started(exercise_id, late, self._sandbox.mode if self.isolated else None)
+            elif self.isolated:
+                started = time.time()
                 result = self._sandbox.run_exercise(exercise_id, self.folder, data_dir, out_dir=out_dir,
-                                                    questions=questions)
+                                                    questions=questions, time_limit=limit)
+                result = deadline.explain_cut(result, limit, time.time() - started)
             else:
                 from embedlab.grading.contract import collect
 
@@ -165,7 +174,8 @@ def pytest_configure(config):
         config._embedlab_settings = Settings.from_environment(
             seed=config.getoption("--seed"), tfrecords_dir=config.getoption("--tfrecords"),
             grading_data_dir=config.getoption("--grading-data"), sandbox=config.getoption("--sandbox"),
-            time_limit=config.getoption("--time-limit"), questions_seed=config.getoption("--questions-seed"))
+            time_limit=config.getoption("--time-limit"), questions_seed=config.getoption("--questions-seed"),
+            deadline=config.getoption("--deadline"))
     except EmbedlabError as error:
         raise pytest.UsageError(str(error)) from None
     config._embedlab_submission = Submission(config, config._embedlab_settings)

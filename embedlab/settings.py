@@ -17,6 +17,7 @@ EMBEDLAB_GRADING_DATA  the grader's data folder                     ``<tfrecords
 EMBEDLAB_SANDBOX       isolation: auto, bwrap, uid or none          auto
 EMBEDLAB_UID_BASE      first of the 256 worker uids                 61000
 EMBEDLAB_TIME_LIMIT    seconds per worker, for every exercise       each exercise's own
+EMBEDLAB_DEADLINE_SECONDS seconds a whole grading run may take     none (run_autograder: the bundle's)
 EMBEDLAB_LABELED_FILES more files a worker must not read (``:``)    none
 EMBEDLAB_QUESTIONS_SEED the seed of the grading-time questions      drawn at random per run
 AUTOGRADER_ROOT        Gradescope's folder                          /autograder
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,6 +48,9 @@ class Settings:
     sandbox: str = "auto"
     uid_base: int = 61000
     time_limit: float | None = None       # None: each exercise's own (exercises.toml)
+    # The wall-clock time (time.time()) by which a grading run must have written its results, so that a
+    # platform's own timeout (Gradescope's) never kills it first. None: no overall deadline.
+    deadline: float | None = None
     labeled_files: tuple[str, ...] = ()
     # Draws the inputs put to a submission at grading time. Never the public grading seed: a student
     # who knew it could compute the answers beforehand. None: a fresh one per run (`questions_seed_or_new`).
@@ -81,6 +86,7 @@ class Settings:
             "sandbox": text("EMBEDLAB_SANDBOX"),
             "uid_base": number("EMBEDLAB_UID_BASE", int),
             "time_limit": number("EMBEDLAB_TIME_LIMIT", float),
+            "deadline": _deadline_from(number("EMBEDLAB_DEADLINE_SECONDS", float)),
             "labeled_files": tuple(path for path in (text("EMBEDLAB_LABELED_FILES") or "").split(os.pathsep) if path),
             "questions_seed": number("EMBEDLAB_QUESTIONS_SEED", int),
             "autograder_root": text("AUTOGRADER_ROOT"),
@@ -115,6 +121,21 @@ class Settings:
 
     def time_limit_for(self, exercise: manifest.Exercise) -> float:
         return float(self.time_limit if self.time_limit is not None else exercise.time_limit)
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Seconds until the deadline (negative once past it); None without a deadline."""
+        if self.deadline is None:
+            return None
+        return float(self.deadline) - (time.time() if now is None else now)
+
+
+def _deadline_from(seconds: float | None) -> float | None:
+    """EMBEDLAB_DEADLINE_SECONDS counts from the moment the edge reads it."""
+    if seconds is None:
+        return None
+    if seconds <= 0:
+        raise EmbedlabError(f"EMBEDLAB_DEADLINE_SECONDS={seconds:g}: must be a positive number of seconds")
+    return time.time() + seconds
 
 
 def quiet_tensorflow(environ: dict | None = None) -> None:

@@ -7,6 +7,7 @@ naming the path, a non-zero exit status, and no output files.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from embedlab import cli
+from embedlab.data import records
 from embedlab.data.tokenizer import tokenize
 from embedlab.vocabulary import INFORMATIVE_TERMS
 
@@ -189,7 +191,17 @@ def _out_in_proc(tmp_path):
         "/proc/embedlab-test/out"
 
 
+def _no_processes(tmp_path):
+    return ["--source", str(make_acl_archive(tmp_path / "a.tar.gz")), "--processes", "0"], "--processes 0"
+
+
+def _tfds_by_review_number(tmp_path):
+    return ["--order", "review-number"], "order 'review-number'"
+
+
 PREPARE_ERRORS = {
+    "no processes": (_no_processes, "must be at least 1"),
+    "tensorflow-datasets by review number": (_tfds_by_review_number, "tensorflow-datasets gives no review numbers"),
     "missing source": (_missing, "no such file or folder"),
     "text file": (_text_file, "not a tar archive"),
     "empty file": (_empty_file, "empty file"),
@@ -272,9 +284,14 @@ def test_inspect(prepared, capsys):
     assert lines[4].startswith(f"  informative terms present: {len(present)} of 50 (absent: ")
     dots = sum(terms.count(".") for terms in train)
     assert f"  '.' {dots}  " in stdout
-    # Records are in (review number, label) order: negative review 0 comes first.
-    first = tokenize(REVIEWS["train", "neg"][0][2])
-    assert lines[-1] == "  first review:     " + " ".join(first) + " ..."
+    # Records are in sha256-of-record order: the first has the smallest digest.
+    first = min(train, key=lambda terms: hashlib.sha256(records.serialize(terms, _label_of(terms))).digest())
+    assert lines[-1] == "  first review:     " + " ".join(first[:20]) + " ..."
+
+
+def _label_of(terms):
+    return next(1.0 if polarity == "pos" else 0.0 for (split, polarity), entries in REVIEWS.items()
+                for _, _, text in entries if split == "train" and tokenize(text) == terms)
 
 
 def test_inspect_counts_informative_terms(tmp_path, capsys):
@@ -368,7 +385,8 @@ def test_help_does_not_import_tensorflow():
     *help_text, last = result.stdout.splitlines()
     assert json.loads(last) == {"codes": [0] * len(HELPS), "tensorflow": False}
     help_text = "\n".join(help_text)
-    for expected in ("prepare", "inspect", "--source", "--strict-utf8", "--force", "--seed", "--time-limit"):
+    for expected in ("prepare", "inspect", "--source", "--strict-utf8", "--force", "--order", "--processes", "--seed",
+                     "--time-limit"):
         assert expected in help_text
 
 
@@ -384,8 +402,8 @@ def test_the_one_parser_groups_every_command_by_audience(capsys):
         elif line.strip():
             group.append(line.split()[0])
     assert groups == {"data": ["prepare", "inspect"], "student": ["list", "hint", "check", "plot"],
-                      "instructor": ["stubs", "course-check", "grade", "gradescope-bundle",
-                                     "gradescope-run"]}
+                      "instructor": ["stubs", "course-check", "grade", "gradebook", "gradescope-bundle",
+                                     "gradescope-prepare", "gradescope-run"]}
 
 
 def test_version_prints_the_version(capsys):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 
 from embedlab import manifest
 from embedlab.classroom import bundle, grade, gradescope
+from embedlab.errors import EmbedlabError
+from embedlab.grading import deadline
 from embedlab.settings import Settings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -103,9 +106,9 @@ def test_the_bundle_holds_what_gradescope_needs(tmp_path):
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
         setup = archive.read("setup.sh").decode()
         run = archive.read("run_autograder").decode()
-    for needed in ("setup.sh", "run_autograder", "pyproject.toml", "embedlab/isolation/sandbox.py",
-                   "embedlab/isolation/worker.py", "embedlab/exercises.toml", "embedlab/__main__.py",
-                   "tests/conftest.py"):
+    for needed in ("setup.sh", "run_autograder", "pyproject.toml", "constraints.txt", "autograder.env",
+                   "embedlab/isolation/sandbox.py", "embedlab/isolation/worker.py", "embedlab/exercises.toml",
+                   "embedlab/__main__.py", "tests/conftest.py"):
         assert needed in names
     assert [name for name in names if name.startswith("tests/grading/test_")]
     assert modes["run_autograder"] == 0o100755 and modes["setup.sh"] == 0o100755
@@ -113,17 +116,99 @@ def test_the_bundle_holds_what_gradescope_needs(tmp_path):
     assert run == (bundle.TEMPLATES / "run_autograder").read_text()
     assert not [name for name in names if "adversarial" in name or "tfrecord" in name or "__pycache__" in name]
     assert not [name for name in names if name.startswith("solutions/")]
-    assert "bubblewrap" in setup and "embedlab prepare" in setup
-    assert '"$PYTHON" -m embedlab gradescope-run' in run
+    assert "bubblewrap" in setup and '/bin/embedlab" prepare' in setup and "prepare_image" in setup
+    assert '-c "$SOURCE/constraints.txt"' in setup and "check_installed" in setup
+    assert '"$PYTHON" -m embedlab gradescope-run' in run and "autograder.env" in run
+    assert not [name for name in names if name.startswith("data/")]
 
 
-def test_setup_builds_the_grading_data_with_a_module_that_exists():
-    """setup.sh's python -c line names the grading-data module by its current path."""
+def test_the_bundle_carries_the_deadline_of_its_timeout_and_a_reviews_archive(tmp_path):
+    (tmp_path / "reviews.tar.gz").write_bytes(b"\x1f\x8b" + b"x" * 100)
+    path = bundle.build_bundle(tmp_path / "a.zip", timeout_minutes=40, reviews=tmp_path / "reviews.tar.gz")
+    with zipfile.ZipFile(path) as archive:
+        env = archive.read("autograder.env").decode()
+        stored = archive.getinfo("data/reviews.tar.gz")
+    assert f"EMBEDLAB_DEADLINE_SECONDS={40 * 60 - bundle.RESERVE_SECONDS}\n" in env
+    assert stored.compress_type == zipfile.ZIP_STORED and stored.file_size == 102
+    with pytest.raises(EmbedlabError, match="too short"):
+        bundle.build_bundle(tmp_path / "b.zip", timeout_minutes=1)
+    with pytest.raises(EmbedlabError, match="no such reviews archive"):
+        bundle.build_bundle(tmp_path / "b.zip", reviews=tmp_path / "missing.tar.gz")
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_the_deadline_cuts_each_worker_to_what_is_left():
+    exercise = manifest.load()[0]
+    assert deadline.time_left_for(Settings.from_environment({}), exercise.id) == (None, None)
+    far = Settings.from_environment({"EMBEDLAB_DEADLINE_SECONDS": "100000"})
+    assert deadline.time_left_for(far, exercise.id) == (None, None)  # its own limit fits
+    soon = Settings.from_environment({}, deadline=time.time() + 60)
+    limit, late = deadline.time_left_for(soon, exercise.id)
+    assert late is None and 60 - deadline.RESERVE_SECONDS - 2 < limit <= 60 - 20
+    assert limit < exercise.time_limit
+    gone = Settings.from_environment({}, deadline=time.time() + deadline.RESERVE_SECONDS + 5)
+    assert deadline.time_left_for(gone, exercise.id) == (None, deadline.DEADLINE_BEFORE)
+    assert "EMBEDLAB_DEADLINE_SECONDS" in deadline.DEADLINE_BEFORE
+    with pytest.raises(EmbedlabError, match="EMBEDLAB_DEADLINE_SECONDS=-3: must be a positive number"):
+        Settings.from_environment({"EMBEDLAB_DEADLINE_SECONDS": "-3"})
+
+
+def test_gradescope_run_grades_with_the_images_questions_seed(tmp_path, monkeypatch):
+    seen = {}
+
+    def grade_many(folders, out_dir, settings, **options):
+        seen["seed"] = settings.questions_seed
+        return [{**_result(tmp_path), "sandbox": "uid"}]
+
+    monkeypatch.setattr(grade, "grade_many", grade_many)
+    (tmp_path / "submission").mkdir()
+    data = tmp_path / "grading"
+    settings = Settings.from_environment({}, autograder_root=tmp_path, grading_data_dir=data)
+    assert gradescope.run(settings) == 0 and seen["seed"] is None  # no image seed: grade_many draws one
+    data.mkdir()
+    (data / gradescope.IMAGE_FILE).write_text(json.dumps({"questions_seed": 1234}))
+    assert gradescope.image_questions_seed(settings) == 1234
+    assert gradescope.run(settings) == 0 and seen["seed"] == 1234
+    results = _strict_json(tmp_path / "results" / "results.json")
+    (integrity,) = [test for test in results["tests"] if test["name"].startswith("grading integrity")]
+    assert "uid mode" in integrity["output"] and results["extra_data"]["sandbox"] == "uid"
+    (data / gradescope.IMAGE_FILE).write_text('{"questions_seed": "x"}')
+    assert gradescope.image_questions_seed(settings) is None
+
+
+WATCHED = """
+import sys, time
+from pathlib import Path
+from embedlab.classroom import grade, gradescope
+from embedlab.settings import Settings
+grade.grade_many = lambda *args, **kwargs: time.sleep(60)
+root = Path(sys.argv[1])
+(root / "submission").mkdir()
+gradescope.run(Settings.from_environment({"EMBEDLAB_DEADLINE_SECONDS": "2"}, autograder_root=root))
+"""
+
+
+def test_at_the_deadline_the_watchdog_writes_results_and_ends_the_run(tmp_path):
+    started = time.time()
+    done = subprocess.run([sys.executable, "-c", WATCHED, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and time.time() - started < 20, done.stderr[-2000:]
+    results = _strict_json(tmp_path / "results" / "results.json")
+    assert results["score"] == 0 and "overall time limit ran out" in results["output"]
+    assert "EMBEDLAB_DEADLINE_SECONDS" in results["output"]
+
+
+def test_setup_calls_functions_that_exist():
+    """setup.sh's python -c lines name modules and functions by their current paths."""
     import importlib
+    import re
 
     setup = (bundle.TEMPLATES / "setup.sh").read_text()
-    assert "from embedlab.grading import data" in setup
-    assert callable(importlib.import_module("embedlab.grading.data").ensure)
+    calls = re.findall(r"from (embedlab[\w.]*) import (\w+).*?\2\.(\w+)\(", setup, re.S)
+    assert {(module, name, function) for module, name, function in calls} >= {
+        ("embedlab.classroom", "bundle", "check_installed"), ("embedlab.classroom", "gradescope", "prepare_image")}
+    for module, name, function in calls:
+        assert callable(getattr(importlib.import_module(f"{module}.{name}"), function))
 
 
 def test_gradescope_run_reads_the_root_from_settings_and_always_writes_results(tmp_path, monkeypatch):
@@ -175,3 +260,11 @@ def test_run_autograder_writes_results_with_fake_autograder_paths(tmp_path):
     assert failed and any("SyntaxError" in test["output"] for test in failed)
     (integrity,) = [test for test in results["tests"] if test["name"].startswith("grading integrity")]
     assert integrity["visibility"] == "hidden" and integrity["output"].startswith("sandbox: ")
+
+
+def test_a_deadline_cut_is_said_in_the_summary(tmp_path):
+    result = _result(tmp_path)
+    assert "time limit" not in gradescope.to_gradescope(result)["output"]
+    result["exercises"]["ex01_input_pipeline"]["tests"][1]["message"] = deadline.DEADLINE_BEFORE
+    assert gradescope.DEADLINE_MARK in deadline.DEADLINE_BEFORE
+    assert "The autograder's overall time limit ran out" in gradescope.to_gradescope(result)["output"]

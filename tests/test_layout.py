@@ -33,7 +33,9 @@ FLOORS = {
     "embedlab.cli": 8, "embedlab.__main__": 8,
 }
 # Where configuration is read: the command line, the pytest plugin, the settings object itself.
-EDGES = {"embedlab.settings", "embedlab.cli", "embedlab.__main__", "embedlab.pytest_plugin"}
+# The forkserver is a process's entry point too: it sets each forked child's environment.
+EDGES = {"embedlab.settings", "embedlab.cli", "embedlab.__main__", "embedlab.pytest_plugin",
+         "embedlab.isolation.forkserver"}
 
 
 def module_name(path: Path) -> str:

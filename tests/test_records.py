@@ -6,11 +6,13 @@ so read_dataset is held to the schema, not to what our own writer happens to do.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from embedlab.data import records  # noqa: E402
+from embedlab.data import records, wire  # noqa: E402
 from embedlab.errors import EmbedlabError  # noqa: E402
 
 from data_fixtures import write_examples  # noqa: E402
@@ -72,6 +74,56 @@ def test_serialize_round_trip_and_determinism(tmp_path):
     terms, labels, _ = _collect(records.read_dataset(path))
     assert terms == [[b"don't", b"stop", b"!", "ü".encode()], []]
     assert labels == [1.0, 0.0]
+
+
+# Unicode, empty lists, both labels, labels that are not 0 or 1, a term whose
+# length takes two varint bytes, and one too long for the writer's table.
+WRITTEN = [
+    (["don't", "stop", "!", "\u00fc", "\u65e5\u672c", "\U0001f600"], 1.0),
+    ([], 0.0),
+    ([], 1.0),
+    (["x" * 127, "y" * 128, "z" * 300], 0.0),
+    (["q" * 20_000, "end"], 1.0),
+    (["a"] * 5000, 0.5),
+    (["weird"], 0.1),
+    (["negative"], -2.0),
+]
+
+
+def _tensorflow_bytes(terms, label):
+    example = tf.train.Example()
+    example.features.feature["terms"].bytes_list.value.extend(term.encode() for term in terms)
+    example.features.feature["labels"].float_list.value.append(label)
+    return example.SerializeToString(deterministic=True)
+
+
+def test_serialize_gives_tensorflows_bytes():
+    for terms, label in WRITTEN:
+        assert records.serialize(terms, label) == _tensorflow_bytes(terms, label), (terms[:3], label)
+
+
+def test_write_records_gives_tensorflows_file(tmp_path):
+    """Whole files: TensorFlow's own writer and serializer against ours."""
+    ours, theirs = tmp_path / "ours.tfrecord", tmp_path / "theirs.tfrecord"
+    assert records.write_records(ours, (records.serialize(terms, label) for terms, label in WRITTEN)) == len(WRITTEN)
+    with tf.io.TFRecordWriter(str(theirs)) as writer:
+        for terms, label in WRITTEN:
+            writer.write(_tensorflow_bytes(terms, label))
+    assert hashlib.sha256(ours.read_bytes()).hexdigest() == hashlib.sha256(theirs.read_bytes()).hexdigest()
+    # Framing of arbitrary data, including empty records and lengths around the 8-byte header.
+    blobs = [b"", b"\x00", bytes(range(256)) * 3, b"\xff" * 8, b"tail"]
+    records.write_records(ours, blobs)
+    with tf.io.TFRecordWriter(str(theirs)) as writer:
+        for blob in blobs:
+            writer.write(blob)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert list(tf.data.TFRecordDataset(str(ours)).as_numpy_iterator()) == blobs
+
+
+def test_masked_crc32c_known_value():
+    # CRC-32C("123456789") is 0xe3069283 (RFC 3720's check value), then TFRecord's mask.
+    crc = 0xE3069283
+    assert wire.masked_crc32c(b"123456789") == ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def test_glob_and_list_of_files(tmp_path):

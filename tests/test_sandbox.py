@@ -310,6 +310,29 @@ def test_the_label_probe_notices_a_readable_file(sandbox, settings):
         leaky.check_labels_hidden(data_dir)
 
 
+@pytest.mark.slow
+def test_one_forkserver_per_submission_imports_tensorflow_once(sandbox):
+    """Two exercises of one submission: children of one forkserver that ran no TensorFlow operation before
+    forking, each as an unprivileged uid, the second paying no import."""
+    from embedlab import files
+    from embedlab.grading import contract
+
+    _needs_real_sandbox(sandbox)
+    data_dir = _grading_data()
+    first, second = (sandbox.run_exercise(exercise_id, files.SOLUTIONS, data_dir,
+                                          questions=contract.make_questions(exercise_id, data_dir, 5))
+                     for exercise_id in ("ex01_input_pipeline", "ex05_inside_embedding"))
+    assert not first["errors"] and not second["errors"], (first["errors"], second["errors"])
+    servers = [result["worker_forkserver"] for result in (first, second)]
+    assert servers[0]["pid"] == servers[1]["pid"] and [server["runs"] for server in servers] == [1, 2]
+    assert all(server["no_tensorflow_op"] for server in servers)
+    assert all(server["uid"] not in (None, 0) for server in servers)
+    # The shared import is counted once, in every exercise's memory.
+    assert first["worker_shared_mb"] == second["worker_shared_mb"] > 300
+    assert second["worker_peak_memory_mb"] >= second["worker_shared_mb"]
+    sandbox.close(files.SOLUTIONS)
+
+
 def _worker_uids_alive(settings: Settings) -> list[int]:
     import psutil
 
@@ -363,7 +386,8 @@ def test_attack_scores_what_it_deserves(class_results, attack):
 def test_no_forged_file_reached_the_grading_output(class_results):
     out, _ = class_results
     names = {path.name for path in out.rglob("*.json")}
-    assert names == {"gradebook.json", *(f"{attack}.json" for attack in EXPECTED)}
+    # class.json: the class's questions seed, written by the grader itself.
+    assert names == {"gradebook.json", "class.json", *(f"{attack}.json" for attack in EXPECTED)}
 
 
 @pytest.mark.slow

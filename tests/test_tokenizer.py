@@ -9,7 +9,7 @@ import re
 import pytest
 
 from embedlab.data import tokenizer
-from embedlab.data.tokenizer import tokenize
+from embedlab.data.tokenizer import tokenize, tokenize_utf8
 
 CASES = [
     # --- lowercasing and words
@@ -150,3 +150,18 @@ def test_tokens_match_their_rule():
     word_or_punctuation = re.compile(r"(?:[^\W_]+(?:'[^\W_]+)*|[.!?])")
     text = " ".join(case[1] for case in CASES)
     assert all(word_or_punctuation.fullmatch(term) for term in tokenize(text))
+
+
+# Separators that Python's str patterns count as white space and its bytes patterns do not.
+_ASCII_EDGES = ["\x1c", "\x1f", "<\x1cbr>", "<br\x1d/>", "<BR/\x1e>", "<br\x0b>", "\x7f", "\x00"]
+
+
+@pytest.mark.parametrize("ascii_only", [True, False], ids=["ascii", "unicode"])
+def test_utf8_terms_are_the_terms_encoded(ascii_only):
+    """`tokenize_utf8` (what `prepare` writes) is `tokenize`, term for term, in UTF-8."""
+    pieces = [piece for piece in _PIECES + _ASCII_EDGES if piece.isascii() or not ascii_only]
+    rng = random.Random(2011)
+    texts = [case[1] for case in CASES] + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for text in texts:
+        assert tokenize_utf8(text) == [term.encode("utf-8") for term in tokenize(text)], repr(text)

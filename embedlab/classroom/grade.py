@@ -5,10 +5,13 @@
 process with ``--isolated`` (so the student's code runs only in sandboxed
 workers, see `embedlab.isolation.sandbox`), and always leaves a valid
 per-submission result file, even if that pytest process crashes or hangs.
-`grade_many` grades a class in parallel (``jobs``), skips submissions
-already graded with the same files, folder and sandbox mode (resume), runs
-the grader's trusted reference runs once for the class, and keeps the
-gradebook (`embedlab.classroom.gradebook`) up to date.
+`grade_many` grades a class in parallel (``jobs``), or one share of it
+(``shard``, `embedlab.classroom.shards`: several machines, one class), skips
+submissions already graded with the same files, folder, sandbox mode and
+questions (resume, `embedlab.classroom.resume`), runs the grader's trusted
+reference runs once for the class, and keeps the gradebook
+(`embedlab.classroom.gradebook`) up to date. The class's questions seed
+is kept in the output folder (``class.json``).
 
 What an instructor must not miss travels in every result and gradebook
 row: ``sandbox``, the isolation mode the workers ran in
@@ -24,6 +27,7 @@ Layout of the output folder::
     figures/<name>/...      the plots of the student's embedding
     logs/<name>.log         the pytest process's output (logs/<name>.repeat<k>.log: a repeat's)
     gradebook.csv, gradebook.json
+    class.json              the class's questions seed (owner only)
 """
 
 from __future__ import annotations
@@ -40,13 +44,12 @@ from pathlib import Path
 
 from embedlab import files, manifest
 from embedlab.classroom import mode as modes
-from embedlab.classroom import plausibility, repeats
+from embedlab.classroom import plausibility, repeats, shards
 from embedlab.classroom.gradebook import write_gradebook
-from embedlab.classroom.submissions import grader_version, submission_files, submission_hash, submission_names
+from embedlab.classroom.resume import RESULT_FORMAT, stored_result
+from embedlab.classroom.submissions import submission_files, submission_hash, submission_names
 from embedlab.grading.suite import suite_command
 from embedlab.settings import Settings
-
-RESULT_FORMAT = 2  # 2: sandbox, repeats, implausible and flags in every result
 
 
 # ------------------------------------------------------------------ results
@@ -84,21 +87,6 @@ def _complete(payload: dict) -> dict:
     return payload
 
 
-def _stored(result_path: Path, digest: str, folder: Path, mode: str) -> dict | None:
-    """The stored result if it was graded from the same files, seed, grader, folder and sandbox mode (resume)."""
-    try:
-        previous = json.loads(result_path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(previous, dict) or previous.get("hash") != digest or previous.get("format") != RESULT_FORMAT:
-        return None
-    # Another folder with the same files (a copy) is another student; another sandbox mode is regraded.
-    if previous.get("folder") != str(Path(folder).resolve()) or previous.get("sandbox") != mode:
-        return None
-    previous["resumed"] = True
-    return previous
-
-
 # --------------------------------------------------------------- one submission
 def overall_time_limit(settings: Settings) -> float:
     """The longest a pytest process may take: every exercise's worker limit, plus margin."""
@@ -122,7 +110,10 @@ def _grade_once(folder: Path, figures: Path, log_path: Path, settings: Settings,
             process = subprocess.Popen(command, cwd=str(files.REPOSITORY), stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
             try:
-                returncode = process.wait(timeout=overall_time_limit(settings))
+                # The run's own deadline cuts each worker's limit; a few seconds more before giving up on it.
+                left = settings.seconds_left()
+                limit = overall_time_limit(settings) if left is None else min(overall_time_limit(settings), left + 10)
+                returncode = process.wait(timeout=max(limit, 1.0))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -162,12 +153,13 @@ def judge(result: dict, mode: str, gradings: list[dict]) -> dict:
 
 
 def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None = None, resume: bool = True,
-              pytest_args: list[str] | None = None, repeat: int = 1) -> dict:
+              pytest_args: list[str] | None = None, repeat: int = 1, class_path: str | None = None) -> dict:
     """Grade one submission folder; write and return its result (never raises for the submission's faults).
 
     With ``repeat`` > 1 it is graded that many times, each fresh (never
     resumed); the first grading's scores are kept and every difference of
     the others is in ``result["repeats"]`` and ``result["flags"]``.
+    ``class_path``: the folder relative to its class (see `shards.select`; default: its name).
     """
     folder = Path(folder).resolve()
     out_dir = Path(out_dir).resolve()
@@ -178,7 +170,7 @@ def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None 
     result_path = out_dir / "results" / f"{name}.json"
     digest = submission_hash(folder, settings.seed)
     if resume and repeat == 1 and result_path.is_file():
-        previous = _stored(result_path, digest, folder, mode)
+        previous = stored_result(result_path, digest, folder, mode, shards.fingerprint(settings.questions_seed))
         if previous is not None:
             return previous
     started = time.time()
@@ -194,7 +186,7 @@ def grade_one(folder: Path, out_dir: Path, settings: Settings, name: str | None 
         gradings.append({**again, "status": again_status})
     result = {
         "format": RESULT_FORMAT, "submission": name, "folder": str(folder), "hash": digest,
-        "grader_version": grader_version(), "status": status, "reason": reason,
+        **shards.identity(settings, class_path or folder.name), "status": status, "reason": reason,
         "score": payload["score"], "max_score": payload["max_score"], "bonus": payload.get("bonus", 0),
         "seconds": round(time.time() - started, 1), "files": [path.name for path in submission_files(folder)],
         "exercises": payload["exercises"], "figures": str(figures), "log": str(log_path),
@@ -229,36 +221,39 @@ def prepare_references(folders: list[Path], data_dir: Path, settings: Settings, 
     # The class's questions: every submission's grading draws the same ones, so one trusted run serves all.
     questions = {exercise_id: contract.make_questions(exercise_id, data_dir, settings.questions_seed)
                  for exercise_id in needed}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(sandbox.reference, exercise_id, data_dir, questions[exercise_id])
-                       for exercise_id in needed]:
-            future.result()
+    try:
+        for exercise_id in needed:  # one forkserver serves them, one at a time
+            sandbox.reference(exercise_id, data_dir, questions[exercise_id])
+    finally:
+        sandbox.close()  # its TensorFlow would stay in memory for the whole class
 
 
 def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int = 1, resume: bool = True,
-               progress: bool = True, on_result=None, repeat: int = 1) -> list[dict]:
+               progress: bool = True, on_result=None, repeat: int = 1, shard: shards.Shard | None = None) -> list[dict]:
     """Grade every folder (in parallel), write per-submission results and the gradebook.
 
     The sandbox mode is resolved once for the class and every submission is
     graded in it; ``repeat`` > 1 grades each submission that many times
-    (no resume), see `grade_one`.
+    (no resume), see `grade_one`. ``shard`` (K, N): only share K of `folders`
+    is graded and returned (`shards.select`), with the class's questions seed.
     """
     folders = [Path(folder).resolve() for folder in folders]
     out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     mode = modes.class_mode(settings)
     # Every submission's pytest process then grades with exactly this data folder and this mode.
     settings = settings.replace(sandbox=mode)
-    data_dir = prepare_grading_data(settings)
-    # One draw of grading-time questions for the class (kept for --repeat: the same questions each time).
-    settings = settings.replace(grading_data_dir=data_dir, questions_seed=settings.questions_seed_or_new())
     resume = resume and repeat <= 1
-    names = submission_names(folders)
+    # One draw of grading-time questions for the class, kept in out_dir (the same for --repeat, resume, shards).
+    seed = shards.class_questions_seed(out_dir, settings, resume, sharded=shard is not None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = prepare_grading_data(settings)
+    settings = settings.replace(grading_data_dir=data_dir, questions_seed=seed)
+    folders, names, paths = shards.select(folders, shard)  # named among the whole class, as on every shard
     todo = []
     results: dict[str, dict] = {}
     for folder, name in zip(folders, names):
         path = out_dir / "results" / f"{name}.json"
-        previous = (_stored(path, submission_hash(folder, settings.seed), folder, mode)
+        previous = (stored_result(path, submission_hash(folder, settings.seed), folder, mode, shards.fingerprint(seed))
                     if resume and path.is_file() else None)
         if previous is not None:
             results[name] = previous
@@ -274,15 +269,16 @@ def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int
                    file=sys.stderr, dynamic_ncols=True)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(grade_one, folder, out_dir, settings, name, False, None, repeat): (folder, name)
-                       for folder, name in todo}
+            futures = {pool.submit(grade_one, folder, out_dir, settings, name, False, None, repeat, paths[name]):
+                       (folder, name) for folder, name in todo}
             for future in as_completed(futures):
                 folder, name = futures[future]
                 try:
                     result = future.result()
                 except Exception as error:  # a grader bug must not lose the class
-                    result = {"format": RESULT_FORMAT, "submission": name, "folder": str(folder),
-                              "hash": None, "status": "crashed", "reason": f"grader error: {error!r}",
+                    result = {"format": RESULT_FORMAT, "submission": name, "folder": str(folder), "hash": None,
+                              **shards.identity(settings, paths[name]), "status": "crashed",
+                              "reason": f"grader error: {error!r}",
                               **fallback_result(name, folder, f"grader error: {error!r}")}
                     judge(result, mode, [result])
                     files.write_json_atomic(out_dir / "results" / f"{name}.json", result)

@@ -41,7 +41,8 @@ def gradebook_rows(results: list[dict]) -> list[dict]:
     return rows
 
 
-def write_gradebook(out_dir: Path, results: list[dict]) -> tuple[Path, Path]:
+def write_gradebook(out_dir: Path, results: list[dict], version: str | None = None) -> tuple[Path, Path]:
+    """``gradebook.csv`` and ``.json`` of `results`; `version`: their grader's (default: this one)."""
     exercises = manifest.load()
     rows = gradebook_rows(sorted(results, key=lambda result: result["submission"]))
     fields = ["submission", "score", "max_score", "bonus", *[exercise.id for exercise in exercises], "status",
@@ -53,7 +54,7 @@ def write_gradebook(out_dir: Path, results: list[dict]) -> tuple[Path, Path]:
     csv_path, json_path = Path(out_dir) / "gradebook.csv", Path(out_dir) / "gradebook.json"
     files.write_atomic(csv_path, buffer.getvalue())
     maxima = {exercise.id: exercise.points for exercise in exercises}
-    files.write_json_atomic(json_path, {"grader_version": grader_version(), "max_points": maxima,
+    files.write_json_atomic(json_path, {"grader_version": version or grader_version(), "max_points": maxima,
                                         "warnings": class_warnings(results), "submissions": rows})
     return csv_path, json_path
 

@@ -21,17 +21,33 @@ autograder's stdout, which Gradescope shows to the instructor only
 
 `run` is what ``run_autograder`` calls (as ``embedlab gradescope-run``):
 ``settings.autograder_root`` (``AUTOGRADER_ROOT``, default /autograder) holds
-``submission/``, ``results/`` and ``source/``. The autograder zip itself is
-built by `embedlab.classroom.bundle`.
+``submission/``, ``results/`` and ``source/``. It grades with the questions
+seed `prepare_image` stored in the image, so the trusted reference runs made
+there serve every container; and it always writes results.json before
+``settings.deadline`` (``EMBEDLAB_DEADLINE_SECONDS``, which run_autograder
+takes from the bundle's ``autograder.env``): the graded suite cuts each
+worker's time limit to what is left (`embedlab.pytest_plugin`), and should
+anything still run at the deadline, a watchdog writes results with the
+reason and ends the run. The autograder zip itself is built by
+`embedlab.classroom.bundle`.
+
+`prepare_image` is what ``setup.sh`` runs once the data are prepared: the
+grading data, the label check, the image's questions seed (drawn at random
+there, kept in the grading data folder, which workers never see) and the
+trusted reference runs for those questions.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
+import os
+import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +56,8 @@ from embedlab.classroom import grade, gradebook, mode
 from embedlab.settings import Settings
 
 MAX_INLINE_PNG = 400_000  # bytes of PNG embedded in one test's output
+IMAGE_FILE = "gradescope.json"  # in the grading data folder: the image's questions seed
+DEADLINE_MARK = "overall time limit ran out"  # in the reason of an exercise the deadline cut (pytest_plugin)
 
 
 # ------------------------------------------------------------- results.json
@@ -59,6 +77,8 @@ def integrity_lines(result: dict) -> list[str]:
     """The instructor's lines about one grading: its sandbox mode, its warning and its flags."""
     sandbox = result.get("sandbox") or "unknown"
     lines = [f"sandbox: {sandbox}"]
+    if result.get("sandbox_note"):
+        lines.append(result["sandbox_note"])
     warning = mode.warning(sandbox)
     if warning:
         lines.append(warning)
@@ -105,13 +125,18 @@ def to_gradescope(result: dict) -> dict:
             summary.append(f"{exercise_id}: {row['score']} / {row['max_score']}")
     if result.get("status") != "graded":
         summary.append(f"Grading problem: {result.get('reason')}")
+    if any(DEADLINE_MARK in test["output"] for test in tests):
+        summary.append("The autograder's overall time limit ran out: the exercises that say so were not graded "
+                       "(course staff: see the Gradescope section of docs/grading.md).")
     return {
+        # The bonus on top: Gradescope takes a score above the assignment's points as extra credit.
         "score": result["score"] + result.get("bonus", 0),
         "execution_time": round(float(result.get("seconds") or 0)),
         "output": "\n".join(summary),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {key: result.get(key) for key in ("sandbox", "network_isolated", "status", "grader_version")},
         "tests": tests,
     }
 
@@ -135,29 +160,129 @@ def collect_submission(submission_dir: Path, target: Path) -> list[str]:
     return sorted(found)
 
 
+def sandbox_note(sandbox: str) -> str | None:
+    """Why the workers ran without namespaces, when they did (uid mode)."""
+    from embedlab.isolation import modes
+
+    if sandbox != "uid":
+        return None
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed here: workers ran as another uid only (uid mode)"
+    if modes.bwrap_works():
+        return "workers ran as another uid only (uid mode), as configured, although bubblewrap works here"
+    return ("bubblewrap is installed but cannot create namespaces in this container (a default Docker "
+            "container forbids them): workers ran as another uid only (uid mode)")
+
+
+def fallback(reason: str, started: float) -> dict:
+    """A results.json when no grading finished: zero, and the reason."""
+    return {"score": 0, "execution_time": round(time.time() - started),
+            "output": f"{reason}; please tell the course staff.", "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": []}
+
+
+class _Results:
+    """results.json written once: by the grading, or at the deadline by the watchdog (then the run ends)."""
+
+    def __init__(self, path: Path, settings: Settings, started: float):
+        self.path, self.started, self._lock, self._done = path, started, threading.Lock(), False
+        left = settings.seconds_left()
+        self._timer = None if left is None else threading.Timer(max(0.0, left), self._expire)
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def write(self, payload: dict) -> bool:
+        with self._lock:
+            if self._done:
+                return False
+            files.write_json_atomic(self.path, payload)
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
+        return True
+
+    def _expire(self) -> None:
+        reason = ("The autograder's overall time limit ran out before grading finished (course staff: raise "
+                  "Gradescope's timeout and EMBEDLAB_DEADLINE_SECONDS, see docs/grading.md)")
+        if self.write(fallback(reason, self.started)):
+            print(f"autograder: {reason}", file=sys.stderr, flush=True)
+            import psutil
+
+            for child in psutil.Process().children(recursive=True):  # the grading run and its workers
+                try:
+                    child.kill()
+                except psutil.Error:
+                    pass
+            os._exit(2)
+
+
 def run(settings: Settings) -> int:
     """What run_autograder does: grade <root>/submission, write <root>/results/results.json."""
     root = Path(settings.autograder_root)
-    results_path = root / "results" / "results.json"
     started = time.time()
+    results = _Results(root / "results" / "results.json", settings, started)
     try:
+        settings = settings.replace(questions_seed=image_questions_seed(settings))
         with tempfile.TemporaryDirectory(prefix="embedlab-gradescope-") as scratch:
             folder = Path(scratch) / "submission"
             found = collect_submission(root / "submission", folder)
             result = grade.grade_many([folder], Path(scratch) / "out", settings, jobs=1, resume=False,
                                       progress=False)[0]
+            result["sandbox_note"] = sandbox_note(result.get("sandbox") or "")
             payload = to_gradescope(result)
+            payload["execution_time"] = round(time.time() - started)
             if not found:
                 payload["output"] += (f"\nNo exercise file found in the submission "
                                       f"(expected {manifest.load()[0].module_file} ...).")
-            files.write_json_atomic(results_path, payload)
+            results.write(payload)
             print("\n".join(integrity_lines(result)))
             print(gradebook.format_report(result))
     except Exception as error:  # Gradescope needs a results file whatever happens
-        files.write_json_atomic(results_path, {
-            "score": 0, "execution_time": round(time.time() - started),
-            "output": f"The autograder failed ({type(error).__name__}: {error}); please tell the course staff.",
-            "visibility": "visible", "stdout_visibility": "hidden", "tests": []})
+        results.write(fallback(f"The autograder failed ({type(error).__name__}: {error})", started))
         print(f"autograder error: {error!r}", file=sys.stderr)
         return 1
     return 0
+
+
+# ------------------------------------------------------------- setup.sh
+def image_questions_seed(settings: Settings) -> int | None:
+    """The questions seed `prepare_image` kept in the grading data folder (None if there is none)."""
+    try:
+        seed = json.loads((settings.grading_data() / IMAGE_FILE).read_text())["questions_seed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return seed if type(seed) is int else None
+
+
+def prepare_image(settings: Settings) -> dict:
+    """setup.sh: grading data, label check, the image's questions seed and the trusted reference runs.
+
+    Every container then grades with the same questions and finds their
+    reference values cached. The seed is drawn here, once per image, and
+    kept where no worker can read it (the grading data folder: bwrap mounts
+    only its ``worker/``, uid mode makes it private to root).
+    """
+    from embedlab.grading import contract
+    from embedlab.isolation.sandbox import Sandbox
+
+    started = time.time()
+    sandbox_mode = mode.class_mode(settings)
+    settings = settings.replace(sandbox=sandbox_mode)
+    data_dir = grade.prepare_grading_data(settings)
+    settings = settings.replace(grading_data_dir=data_dir)
+    seed = image_questions_seed(settings)
+    if seed is None:
+        seed = secrets.randbits(62)
+        files.write_json_atomic(data_dir / IMAGE_FILE, {"questions_seed": seed})  # mode 0600, as every atomic write
+    sandbox = Sandbox(settings.replace(questions_seed=seed))
+    references = [exercise.id for exercise in manifest.load() if contract.has_trusted_reference(exercise.id)]
+    for exercise_id in references:
+        sandbox.reference(exercise_id, data_dir, contract.make_questions(exercise_id, data_dir, seed))
+    summary = {"grading_data": str(data_dir), "sandbox": sandbox_mode, "references": references,
+               "seconds": round(time.time() - started, 1)}
+    for line in filter(None, [f"sandbox: {sandbox_mode}", sandbox_note(sandbox_mode), mode.warning(sandbox_mode)]):
+        print(line)
+    print(f"image prepared in {summary['seconds']} s: grading data {data_dir}, reference runs of "
+          f"{', '.join(references) or 'no exercise'}")
+    return summary

@@ -16,6 +16,10 @@ from embedlab.settings import Settings
 def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     from embedlab.data.prepare import prepare
     from embedlab.data.sources import SPLITS
+    from embedlab.errors import EmbedlabError
+
+    if args.processes is not None and args.processes < 1:
+        raise EmbedlabError(f"--processes {args.processes}: must be at least 1")
 
     manifest = prepare(
         source=None if args.source is None else Path(args.source),
@@ -23,6 +27,8 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
         force=args.force,
         strict_utf8=args.strict_utf8,
         show_progress=not settings.quiet,
+        order_name=args.order,
+        processes=args.processes,
     )
     for warning in manifest.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
@@ -45,6 +51,8 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(commands) -> None:
+    from embedlab.data.order import DEFAULT, ORDERS, REVIEW_NUMBER
+
     prepare = commands.add_parser(
         "prepare", help="build tfrecords/train.tfrecord and test.tfrecord from the IMDB reviews")
     prepare.add_argument("--source", metavar="PATH",
@@ -55,6 +63,11 @@ def add_commands(commands) -> None:
     prepare.add_argument("--strict-utf8", action="store_true",
                          help="fail on a review whose bytes are not UTF-8 instead of replacing them")
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
+    prepare.add_argument("--order", choices=ORDERS, default=DEFAULT,
+                         help=f"order of the records (default: {DEFAULT}, the same for every source; "
+                              f"{REVIEW_NUMBER}: the archive's review numbers)")
+    prepare.add_argument("--processes", type=int, metavar="N",
+                         help="processes that tokenize (default: 2, or 1 on a machine with one core)")
     prepare.set_defaults(run=_prepare)
 
     inspect = commands.add_parser("inspect", help="summarize a TFRecord file in the course schema")

@@ -3,20 +3,22 @@
 Output, in ``--out`` (default ``tfrecords/``):
 
 * ``train.tfrecord`` and ``test.tfrecord``, 25,000 records each, in the schema
-  of `embedlab.data.records`, ordered by (review number, label) so that positive
-  and negative reviews alternate and the same input always gives the same
-  bytes, whatever order the archive or folder lists its files in;
-* ``manifest.json``: counts per split and label, the source, the tokenizer
-  version, and each file's size and sha256.
+  of `embedlab.data.records`, in a named order (`embedlab.data.order`; by
+  default by each record's sha256), so that the same reviews always give
+  the same bytes, whichever source they come from and in whatever order it
+  lists them;
+* ``manifest.json``: counts per split and label, the source, the order, the
+  tokenizer version, and each file's size and sha256.
 
 Files are written under temporary names and renamed into place, the manifest
 last (after removing the old one), so an interrupted or failed run never
 leaves a half-written file, nor a folder whose manifest vouches for files it
-did not describe. A folder whose manifest matches the source, the tokenizer
-version and the files' checksums is up to date and is left alone.
+did not describe. A folder whose manifest matches the source, the order, the
+tokenizer version and the files' checksums is up to date and is left alone.
 
-Input is read and checked completely before TensorFlow is imported: bad input
-fails in seconds, and nothing is created for it (not even ``--out``).
+TensorFlow is never imported: the records are encoded by `embedlab.data.wire`,
+tokenizing runs on up to two cores (`embedlab.data.encoding`), and all the
+input is read and checked before anything is created (not even ``--out``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 from embedlab import __version__
-from embedlab.data import sources, tokenizer
+from embedlab.data import encoding, order, records, sources, tokenizer
 from embedlab.errors import EmbedlabError, first_line
 
 MANIFEST = "manifest.json"
@@ -57,7 +59,8 @@ def describe_source(source: Path | None) -> dict:
     return {"kind": "archive", "path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def is_up_to_date(out: Path, source_description: dict, strict_utf8: bool = False) -> bool:
+def is_up_to_date(out: Path, source_description: dict, strict_utf8: bool = False,
+                  order_name: str = order.DEFAULT) -> bool:
     try:
         manifest = json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -65,6 +68,8 @@ def is_up_to_date(out: Path, source_description: dict, strict_utf8: bool = False
     if not isinstance(manifest, dict):
         return False
     if manifest.get("source") != source_description or manifest.get("tokenizer_version") != tokenizer.TOKENIZER_VERSION:
+        return False
+    if manifest.get(order.MANIFEST_KEY) != order_name:
         return False
     if strict_utf8 and manifest.get("non_utf8_reviews"):
         return False  # the data holds replaced bytes that --strict-utf8 must report
@@ -100,13 +105,22 @@ def prepare(
     strict_utf8: bool = False,
     tfds_data_dir: Path | None = None,
     show_progress: bool = True,
+    order_name: str = order.DEFAULT,
+    processes: int | None = None,
 ) -> dict:
     """Build ``train.tfrecord``/``test.tfrecord`` in ``out``; returns the manifest.
 
-    ``show_progress`` shows progress bars on a terminal (never in a log file).
+    ``show_progress`` shows progress bars on a terminal (never in a log file);
+    ``order_name`` is one of `order.ORDERS`; ``processes`` tokenize (None: up
+    to two, see `encoding.default_processes`). The bytes written depend on
+    neither the processes nor the source's own order.
     """
+    key = order.sort_key(order_name)
+    if source is None and order_name == order.REVIEW_NUMBER:
+        raise EmbedlabError(f"order {order_name!r}: tensorflow-datasets gives no review numbers "
+                            f"(use --order {order.SHA256_OF_RECORD}, or --source with the archive)")
     description = describe_source(source)
-    if not force and is_up_to_date(out, description, strict_utf8):
+    if not force and is_up_to_date(out, description, strict_utf8, order_name):
         manifest = json.loads((out / MANIFEST).read_text())
         manifest["up_to_date"] = True
         return manifest
@@ -117,9 +131,7 @@ def prepare(
     # None: tqdm shows the bar only on a terminal.
     disable = None if show_progress else True
     report = sources.DecodeReport(strict=strict_utf8)
-    # Each review's terms joined by "\n" (no term holds white space): a list
-    # of 12 million small strings would take over a gigabyte.
-    by_split: dict[str, list[tuple[int, float, str, int]]] = {split: [] for split in sources.SPLITS}
+    by_split: dict[str, list[tuple[object, bytes, float, int]]] = {split: [] for split in sources.SPLITS}
     with tqdm(total=2 * EXPECTED_PER_SPLIT, desc="reading reviews", unit=" reviews",
               disable=disable, file=sys.stderr) as bar:
         if source is None:
@@ -128,19 +140,15 @@ def prepare(
             reviews = sources.read_folder(source, report, bar.update)
         else:
             reviews = sources.read_archive(source, report, bar.update)
-        for review in reviews:
-            terms = tokenizer.tokenize(review.text)
-            by_split[review.split].append((review.review_id, review.label, "\n".join(terms), len(terms)))
-
-    # Only now: TensorFlow takes seconds to import, and importing it in a
-    # thread while reading made both slower (they compete for the GIL).
-    import tensorflow as tf
-
-    from embedlab.data import records
+        for item in encoding.encode_reviews(reviews, processes):
+            review = item.review
+            by_split[review.split].append(
+                (key(review.review_id, review.label, item.record), item.record, review.label, item.terms))
 
     manifest = {
         "format": "embedlab course TFRecords (tf.train.Example: terms bytes list, labels float list)",
         "source": description,
+        order.MANIFEST_KEY: order_name,
         "tokenizer_version": tokenizer.TOKENIZER_VERSION,
         "embedlab_version": __version__,
         "non_utf8_reviews": len(report.replaced),
@@ -152,17 +160,16 @@ def prepare(
     finished = False
     try:
         for split in sources.SPLITS:
-            # Sources refuse duplicate reviews, so (number, label) is a total order.
-            rows = sorted(by_split[split], key=lambda row: (row[0], row[1]))
+            # Equal keys only for identical records (or, by review number, never: sources refuse
+            # duplicates): the sorted bytes are the same whatever order the rows arrived in.
+            rows = sorted(by_split[split], key=lambda row: row[0])
             final = out / f"{split}.tfrecord"
             partial = out / f".{final.name}{_PARTIAL}{os.getpid()}"
             partials.append(partial)
-            serialized = (records.serialize(joined.split("\n") if joined else [], label)
-                          for _, label, joined, _ in rows)
             with tqdm(total=len(rows), desc=f"writing {final.name}", unit=" records",
                       disable=disable, file=sys.stderr) as bar:
-                count = records.write_records(partial, _counting(serialized, bar))
-            positives = sum(1 for _, label, _, _ in rows if label == 1.0)
+                count = records.write_records(partial, _counting((row[1] for row in rows), bar))
+            positives = sum(1 for row in rows if row[2] == 1.0)
             manifest["splits"][split] = {
                 "file": final.name,
                 "records": count,
@@ -181,7 +188,7 @@ def prepare(
             os.replace(partial, out / f"{split}.tfrecord")
         os.replace(manifest_partial, out / MANIFEST)
         finished = True
-    except (OSError, tf.errors.OpError) as error:
+    except OSError as error:
         raise EmbedlabError(f"{out}: could not write the records ({first_line(error)})") from None
     finally:
         for partial in partials:

@@ -12,7 +12,9 @@ batches of ``({"terms": <tf.RaggedTensor of strings, shape [batch, None]>},
 <float32 labels, shape [batch, 1]>)``. Its ragged row splits are int64,
 because Keras' `StringLookup` in ``count`` mode fails on int32 ones.
 
-TensorFlow is imported inside the functions, so importing this module is free.
+Writing (`serialize`, `write_records`) needs no TensorFlow: `embedlab.data.wire`
+encodes the same bytes as TensorFlow's own serializer and writer. Reading
+imports TensorFlow inside the functions, so importing this module is free.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from embedlab.data import wire
 from embedlab.errors import EmbedlabError, first_line
 
 TERMS = "terms"
@@ -40,27 +43,15 @@ def feature_spec():
 
 
 def serialize(terms: Sequence[str], label: float) -> bytes:
-    """One review as a serialized ``tf.train.Example`` (deterministic bytes)."""
-    import tensorflow as tf
-
-    example = tf.train.Example()
-    features = example.features.feature
-    # map(str.encode) instead of a generator: this runs for 12 million terms.
-    features[TERMS].bytes_list.value.extend(map(str.encode, terms))
-    features[LABELS].float_list.value.append(float(label))
-    return example.SerializeToString(deterministic=True)
+    """One review as a serialized ``tf.train.Example``: the bytes of TensorFlow's
+    ``SerializeToString(deterministic=True)``."""
+    # map(str.encode) instead of a generator: this may run for millions of terms.
+    return wire.encode_example(list(map(str.encode, terms)), float(label))
 
 
 def write_records(path: Path, records: Iterable[bytes]) -> int:
-    """Write serialized examples to ``path``; returns how many were written."""
-    import tensorflow as tf
-
-    count = 0
-    with tf.io.TFRecordWriter(str(path)) as writer:
-        for record in records:
-            writer.write(record)
-            count += 1
-    return count
+    """Write serialized examples to ``path`` (a TFRecord file); returns how many were written."""
+    return wire.write_records(path, records)
 
 
 def resolve_files(file_pattern: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:

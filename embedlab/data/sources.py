@@ -33,7 +33,7 @@ _COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
 class Review:
     split: str  # "train" or "test"
     label: float  # 1.0 positive, 0.0 negative
-    review_id: int  # the number in the file name; orders records
+    review_id: int  # the number in the file name (tensorflow-datasets: its index), for --order review-number
     text: str
     origin: str  # where it came from, for error messages
 
@@ -198,7 +198,9 @@ def _folder_reviews(path: Path) -> Iterator[tuple[Path, tuple[str, float, int]]]
 def read_tfds(data_dir: Path | None, report: DecodeReport, progress: Callable[[int], None]) -> Iterator[Review]:
     """Download (once) and read `imdb_reviews` through tensorflow-datasets.
 
-    Records keep TFDS's order within a split (its index is the review id).
+    TFDS gives no review numbers: its index within a split stands in for one
+    (unique, so duplicates are still refused), and `prepare` refuses the
+    review-number order for this source.
     """
     name = "tensorflow-datasets imdb_reviews"
     try:

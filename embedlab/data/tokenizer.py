@@ -45,9 +45,30 @@ _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.!?]")
 # The same rule for lowercased ASCII text, where a letter or digit is exactly
 # [a-z0-9]; about a fifth faster, and most reviews are ASCII.
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?]")
+# The same two rules on ASCII bytes. A str pattern's \s also matches the ASCII
+# separators \x1c-\x1f, a bytes pattern's does not: they are named here.
+_ASCII_BYTES_LINE_BREAK = re.compile(rb"<[\s\x1c-\x1f]*br[\s\x1c-\x1f]*/?[\s\x1c-\x1f]*>")
+_ASCII_BYTES_TOKEN = re.compile(_ASCII_TOKEN.pattern.encode("ascii"))
 
 
 def tokenize(text: str) -> list[str]:
     """Split a review's text into terms by the rules in this module's docstring."""
     text = _LINE_BREAK.sub(" ", text.lower()).replace("\u2019", "'")
     return (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
+
+
+def tokenize_utf8(text: str) -> list[bytes]:
+    r"""`tokenize`'s terms encoded as UTF-8, as a record stores them.
+
+    The same rules; faster than encoding each term of `tokenize` (most reviews
+    are ASCII, and then the bytes are matched directly).
+
+    >>> tokenize_utf8("Caf\u00e9<BR>isn\u2019t bad!")
+    [b'caf\xc3\xa9', b"isn't", b'bad', b'!']
+    """
+    lowered = text.lower()
+    if lowered.isascii():
+        return _ASCII_BYTES_TOKEN.findall(_ASCII_BYTES_LINE_BREAK.sub(b" ", lowered.encode("ascii")))
+    terms = tokenize(text)
+    # One encode for the whole review: no term holds "\n" (nor any white space).
+    return "\n".join(terms).encode("utf-8").split(b"\n") if terms else []

@@ -7,7 +7,8 @@ Layout of a grading-data folder (by default ``<tfrecords>/.grading``)::
                            reading it again: {"test_records": 25000}
     test_labels.npy        the 25,000 test labels: read by the grading process only
     terms/train.{npz,json} every review's terms as ids, for the grader's own
-    terms/test.{npz,json}  computations (`terms`, `embedlab.grading.terms`)
+    terms/test.{npz,json}  computations (`terms`, `embedlab.grading.terms`); the
+                           test table with the index of its adjacent pairs
     worker/train.tfrecord  the training split, as prepared
 
 Student code only ever sees ``worker/``: it can train on the training split,
@@ -30,9 +31,14 @@ import shutil
 from pathlib import Path
 
 from embedlab import files
+from embedlab.data import order
 from embedlab.errors import EmbedlabError
 
-FORMAT_VERSION = 3  # 2: facts.json instead of exercise 1's reference.json; 3: term tables, no test terms for workers
+# 2: facts.json instead of exercise 1's reference.json; 3: term tables, no test terms for workers;
+# 4: the term tables hold their adjacent pairs (`TermTable.pairs`)
+FORMAT_VERSION = 4
+# The order of the reviews the pass marks were calibrated on (docs/calibration.md).
+CALIBRATED_ORDERS = (order.SHA256_OF_RECORD,)
 FACTS_FILE = "facts.json"
 LABELS_FILE = "test_labels.npy"
 META_FILE = "meta.json"
@@ -82,18 +88,21 @@ def _source_fingerprint(tfrecords_dir: Path) -> dict:
     manifest_path = tfrecords_dir / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text())
-        return {split: manifest["splits"][split]["sha256"] for split in ("train", "test")}
+        fingerprint = {split: manifest["splits"][split]["sha256"] for split in ("train", "test")}
     except (OSError, ValueError, KeyError):
-        for name in ("train.tfrecord", "test.tfrecord"):
-            if not (tfrecords_dir / name).is_file():
-                raise EmbedlabError(
-                    f"{tfrecords_dir / name}: no such file; run `embedlab prepare` first"
-                ) from None
-        # Files made elsewhere (e.g. the crash course's own): key on size and time.
-        return {
-            name: f"{(tfrecords_dir / name).stat().st_size}:{(tfrecords_dir / name).stat().st_mtime_ns}"
-            for name in ("train.tfrecord", "test.tfrecord")
-        }
+        fingerprint = None
+    if fingerprint is not None:
+        # The pass marks were measured on one order of the reviews (training reads them in file order).
+        order.require(tfrecords_dir, accepted=CALIBRATED_ORDERS)
+        return fingerprint
+    for name in ("train.tfrecord", "test.tfrecord"):
+        if not (tfrecords_dir / name).is_file():
+            raise EmbedlabError(f"{tfrecords_dir / name}: no such file; run `embedlab prepare` first")
+    # Files made elsewhere (e.g. the crash course's own, no manifest): key on size and time.
+    return {
+        name: f"{(tfrecords_dir / name).stat().st_size}:{(tfrecords_dir / name).stat().st_mtime_ns}"
+        for name in ("train.tfrecord", "test.tfrecord")
+    }
 
 
 def ensure(tfrecords_dir: Path, out_dir: Path | None = None) -> Path:
@@ -137,7 +146,8 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
             for serialized in tf.data.TFRecordDataset(str(test_source)).batch(1000))]
         (staging / "terms").mkdir()
         for split, source in (("train", train_source), ("test", test_source)):
-            build_terms(source).save(terms_path(staging, split))
+            # The pair index only where the grader takes its means of n-gram scores: the test reviews.
+            build_terms(source).save(terms_path(staging, split), pairs=split == "test")
         np.save(staging / LABELS_FILE, np.concatenate(labels).astype(np.float32))
         (staging / FACTS_FILE).write_text(json.dumps({"test_records": int(sum(len(chunk) for chunk in labels))}))
         (staging / META_FILE).write_text(json.dumps(fingerprint))

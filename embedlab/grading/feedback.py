@@ -115,6 +115,8 @@ class Collected:
                 pytrace=False)
         reason = "; ".join(f"{step}: {self.errors[step]}" for step in relevant) or "it did not run"
         missing = any(str(self.errors[step]).endswith(NO_FILE) for step in relevant)
+        if "overall time limit ran out" in reason:  # the grader's deadline, not the student's code
+            pytest.fail(f"{self.where()}: not graded: {reason}", pytrace=False)
         advice = self.missing_file_advice() if missing else self.advice()
         pytest.fail(f"{self.where()}: no result for '{key}' ({reason}). {advice}", pytrace=False)
 

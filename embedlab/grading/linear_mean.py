@@ -41,7 +41,7 @@ def questions(rng: np.random.Generator, data_dir: Path) -> dict:
     table = grading_data.terms(data_dir, "train")
     sampled = rng.choice(len(table), size=min(SAMPLED_REVIEWS, len(table)), replace=False)
     reviews = table.reviews(sorted(int(number) for number in sampled))
-    frequent = [table.terms[i] for i in np.argsort(-np.bincount(table.ids, minlength=len(table.terms)))[:500]]
+    frequent = [table.terms[i] for i in np.argsort(-table.totals())[:500]]
     known = table.index()
     oov = [term for term in OOV_TERMS if term not in known]
     synthetic: list[list[str]] = [[], [], [oov[0]], list(oov), [frequent[0]] * 3]

@@ -39,8 +39,13 @@ def python_roots() -> list[str]:
     return roots
 
 
-def command_prefix(work: Path, data_dir: Path) -> list[str]:
-    """``bwrap ... --`` options that run the rest of the command in the sandbox, in ``SANDBOX_WORK/sub``."""
+def command_prefix(work: Path, data_dir: Path, exercises_mb: int | None = None) -> list[str]:
+    """``bwrap ... --`` options that run the rest of the command in the sandbox, in ``SANDBOX_WORK/sub``.
+
+    `exercises_mb`: a forkserver's sandbox, with a tmpfs of that size on
+    ``SANDBOX_WORK/ex`` for the exercises' folders (the parent reads them
+    through ``/proc/PID/root``).
+    """
     command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
                "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox", "--tmpfs", "/"]
     for name in SYSTEM_FOLDERS:
@@ -77,8 +82,10 @@ def command_prefix(work: Path, data_dir: Path) -> list[str]:
                 "--bind", str(work), SANDBOX_WORK,
                 "--ro-bind", str(work / "sub"), f"{SANDBOX_WORK}/sub",
                 "--ro-bind", str(work / "in"), f"{SANDBOX_WORK}/in",
-                "--perms", "0700", "--size", str(SCRATCH_MB * 2**20), "--tmpfs", f"{SANDBOX_WORK}/home",
-                "--chdir", f"{SANDBOX_WORK}/sub", "--clearenv"]
+                "--perms", "0700", "--size", str(SCRATCH_MB * 2**20), "--tmpfs", f"{SANDBOX_WORK}/home"]
+    if exercises_mb is not None:
+        command += ["--perms", "0755", "--size", str(exercises_mb * 2**20), "--tmpfs", f"{SANDBOX_WORK}/ex"]
+    command += ["--chdir", f"{SANDBOX_WORK}/sub", "--clearenv"]
     for key, value in worker_env(SANDBOX_WORK, "bwrap").items():
         command += ["--setenv", key, value]
     return command

@@ -118,9 +118,9 @@ class Cgroup:
             if (self.path / "memory.memsw.limit_in_bytes").exists():
                 _write(self.path / "memory.memsw.limit_in_bytes", str(limit))
 
-    def command(self, command: list[str]) -> list[str]:
-        """`command`, started inside this cgroup (a shell joins it, then execs the command)."""
-        return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.path / "cgroup.procs"), *command]
+    def add(self, pid: int) -> None:
+        """Move process `pid` into this cgroup (what it allocates from now on counts here)."""
+        _write(self.path / "cgroup.procs", str(pid))
 
     def _stat(self) -> dict[str, int]:
         values = {}

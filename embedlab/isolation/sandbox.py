@@ -2,23 +2,27 @@
 
 ``Sandbox(settings).run_exercise(exercise_id, submission_folder, data_dir)``
 returns the same structure as `embedlab.grading.contract.collect` (plain
-data, numpy arrays of numbers), but the submission's code runs in a separate
+data, numpy arrays of numbers), but the submission's code runs in another
 process:
 
-* ``python -I -m embedlab.isolation.worker`` (no user site, no PYTHON*
-  variables, no script folder on sys.path), in a fresh work folder holding a
-  copy of the submission's ``.py`` files, never the submission folder itself
+* a child forked for this exercise by the submission's forkserver
+  (`embedlab.isolation.server`, `embedlab.isolation.forkserver`): one
+  ``python -I`` process per submission that imports TensorFlow once and
+  runs no operation, so an exercise pays no import; it holds a copy of the
+  submission's ``.py`` files, never the submission folder itself
   (`embedlab.isolation.staging`);
 * inside bubblewrap when we are root and it works (`embedlab.isolation.bwrap`):
   only the system folders, the Python installation, this package, the
   grading data's ``worker/`` folder and the work folder are there. The
   labeled files (`embedlab.isolation.probe`) are not;
-* as an unprivileged uid of its own, one per concurrent worker
-  (`embedlab.isolation.uids`);
-* with limits: wall clock, memory of the whole process tree, processes and
-  output watched by the parent (`embedlab.isolation.supervise`), plus
-  RLIMIT_AS (with headroom for TensorFlow's address-space reservations),
-  RLIMIT_NPROC and RLIMIT_FSIZE set by the worker on itself.
+* as an unprivileged uid of its own, one per exercise being graded
+  (`embedlab.isolation.uids`), in a folder of its own, after the previous
+  exercise and everything it started are gone;
+* with limits: wall clock, memory (the forkserver's share counted once),
+  processes and output watched by the parent
+  (`embedlab.isolation.supervise`), a memory cgroup where the machine has
+  one, plus RLIMIT_AS (with headroom for TensorFlow's address-space
+  reservations), RLIMIT_NPROC and RLIMIT_FSIZE set by the child on itself.
 
 The questions chosen at grading time go in through a read-only input folder
 (`embedlab.isolation.inputs`). The worker holds no secret: only plain data
@@ -40,11 +44,12 @@ printed once to stderr for the instructor.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
-import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 from embedlab import files, manifest
@@ -53,19 +58,26 @@ from embedlab.grading import data as grading_data
 from embedlab.isolation import bwrap, inputs, modes, probe, references, staging, wire
 from embedlab.isolation.cgroups import Cgroup
 from embedlab.isolation.errors import SandboxError
+from embedlab.isolation.server import EXERCISES_MB, ForkServer
 from embedlab.isolation.supervise import Outcome, exit_reason, supervise
 from embedlab.isolation.uids import UidSlot
 from embedlab.settings import Settings
 
 __all__ = ["Sandbox", "SandboxError"]
 
+
+@atexit.register
+def _close_all() -> None:
+    for sandbox in list(_OPEN):
+        sandbox.close()
+
 ADDRESS_SPACE_HEADROOM_MB = 6144  # TensorFlow reserves ~2.8 GB of address space beyond its RSS
 FILE_SIZE_MB = 64                 # RLIMIT_FSIZE: no single file bigger
 NPROC_PER_WORKER = 256            # RLIMIT_NPROC (threads count): TF uses ~21 on 2 cores
-BWRAP_PROCESSES = 2               # bwrap itself and its pid-namespace init, in a worker's tree
-OUT_MB = 256                      # the out/ folder the parent reads afterwards
+CGROUP_FLOOR = 64 * 2**20         # a child's own cgroup limit is never below this
 NO_NETWORK_ISOLATION = ("uid", "none")
 _NAMES = itertools.count()
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # closed at exit: no forkserver outlives the grader
 
 
 def warning_for(mode: str) -> str | None:
@@ -91,7 +103,9 @@ class Sandbox:
         self._checked: set[tuple[str, str]] = set()
         self._public: dict[str, Path] = {}
         self._reference_lock = threading.Lock()
+        self._servers: dict[tuple, tuple[ForkServer, threading.Lock]] = {}
         self._warned = False
+        _OPEN.add(self)
 
     @property
     def mode(self) -> str:
@@ -162,7 +176,8 @@ class Sandbox:
         result, reason, outcome = self._run_worker(exercise.id, folder, data_dir, time_limit, memory_limit_mb,
                                                    None if out_dir is None else Path(out_dir), questions)
         measures = {"sandbox": self.mode, "worker_seconds": round(outcome.seconds, 2),
-                    "worker_peak_tree_rss_mb": round(outcome.peak_rss_mb, 1),
+                    "worker_peak_memory_mb": round(outcome.peak_rss_mb, 1),
+                    "worker_shared_mb": round(outcome.shared_mb, 1), "worker_forkserver": outcome.forkserver,
                     "worker_peak_processes": outcome.peak_processes, "worker_returncode": outcome.returncode}
         if warning:
             measures["warning"] = warning
@@ -200,90 +215,86 @@ class Sandbox:
             return references.load_or_run(exercise.id, Path(data_dir).resolve(), self.settings.seed, run,
                                           inputs.digest(questions))
 
-    def _command(self, exercise: manifest.Exercise, work: Path, data_dir: Path, uid: int | None,
-                 memory_limit_mb: float, reference: bool) -> tuple[list[str], dict | None, str]:
-        """(the worker's command line, its environment or None if bwrap sets it, its cwd)."""
-        current = self.mode
-        if current == "bwrap":
-            base, data, prefix = bwrap.SANDBOX_WORK, bwrap.SANDBOX_DATA, bwrap.command_prefix(work, data_dir)
-        elif current == "uid":
-            base, data, prefix = str(work), str(self._public_data_dir(data_dir)), []
-        else:
-            base, data, prefix = str(work), str(data_dir), []
-        command = prefix + [sys.executable, "-I", "-m", "embedlab.isolation.worker",
-                            "--exercise", exercise.id, "--data", data, "--out", f"{base}/out",
-                            "--questions", f"{base}/in", "--seed", str(self.settings.seed),
-                            "--address-space-mb", str(int(memory_limit_mb + ADDRESS_SPACE_HEADROOM_MB)),
-                            "--file-size-mb", str(FILE_SIZE_MB)]
-        command += ["--reference"] if reference else ["--module", f"{base}/sub/{exercise.module_file}"]
-        if uid is not None:
-            command += ["--uid", str(uid), "--gid", str(uid), "--nproc", str(NPROC_PER_WORKER)]
-        if current == "bwrap":
-            return command + (["--own", f"{base}/home"] if uid is not None else []), None, "/"
-        env = bwrap.worker_env(base, current)
-        env["PYTHONPATH"] = ""  # ignored under -I anyway
-        return command, env, str(work / "sub")
+    def _server(self, folder: Path | None, data_dir: Path) -> tuple[ForkServer, threading.Lock]:
+        """The forkserver of a submission folder (None: the reference runs') and its lock."""
+        key = (None if folder is None else str(folder), str(data_dir))
+        mode = self.mode
+        worker_data = {"bwrap": bwrap.SANDBOX_DATA, "none": str(data_dir)}.get(mode)
+        if worker_data is None:
+            worker_data = str(self._public_data_dir(data_dir))
+        with self._lock:
+            if key not in self._servers:
+                self._servers[key] = (ForkServer(mode, folder, data_dir, worker_data), threading.Lock())
+            return self._servers[key]
 
-    def _writable_space(self, work: Path, uid: int | None):
-        """Size the worker's writable folders on the host; a check for those that could not be (None: none)."""
-        names = ("out",) if self.mode == "bwrap" else ("out", "home", "tmp")
-        sizes = {"out": OUT_MB, "home": bwrap.SCRATCH_MB, "tmp": bwrap.SCRATCH_MB}
-        unsized = [name for name in names if self.mode == "none" or not staging.mount_sized(work / name, sizes[name],
-                                                                                              uid)]
-        if not unsized:
-            return None
-        limit = sum(sizes[name] for name in unsized) * 2**20
-
-        def check() -> str | None:
-            used = sum(staging.usage(work / name) for name in unsized)
-            if used > limit:
-                return f"it wrote more than {limit // 2**20} MB of files and was stopped"
-            return None
-
-        return check
+    def close(self, folder: Path | None = None) -> None:
+        """Stop the forkservers (of one submission folder, or all): their TensorFlow leaves memory."""
+        with self._lock:
+            keys = [key for key in self._servers if folder is None or key[0] == str(Path(folder).resolve())]
+            entries = [self._servers.pop(key) for key in keys]
+        for server, lock in entries:
+            with lock:
+                server.close()
 
     def _run_worker(self, exercise_id: str, folder: Path | None, data_dir: Path, time_limit: float,
                     memory_limit_mb: float, figures_out: Path | None,
                     questions: dict | None) -> tuple[dict | None, str | None, Outcome]:
-        """One worker run (`folder` None: the trusted reference run); (validated result or None, why, outcome)."""
+        """One exercise in a child of the folder's forkserver (`folder` None: the trusted reference run);
+        (validated result or None, why, outcome)."""
         exercise = manifest.get(exercise_id)
-        slot = UidSlot(self.settings.uid_base) if self.mode in ("bwrap", "uid") else None
-        uid = slot.uid if slot else None
-        work = cgroup = None
-        try:
-            work = staging.work_folder(folder, uid)
-            inputs.write_questions(work / "in", questions)
-            disk_check = self._writable_space(work, uid)
-            command, env, cwd = self._command(exercise, work, data_dir, uid, memory_limit_mb, folder is None)
-            cgroup = Cgroup.create(f"w{os.getpid()}-{next(_NAMES)}", int(memory_limit_mb * 2**20))
-            if cgroup is not None:
-                command = cgroup.command(command)
-            stdout_path, stderr_path = work / "logs" / "stdout.txt", work / "logs" / "stderr.txt"
-            with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
-                popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd,
-                                         env=env, start_new_session=True, close_fds=True)
-                outcome = supervise(popen, [stdout_path, stderr_path], time_limit, memory_limit_mb, cgroup,
-                                    BWRAP_PROCESSES if self.mode == "bwrap" else 0, disk_check)
+        server, lock = self._server(folder, data_dir)
+        with lock:
+            slot = cgroup = child_folder = None
             try:
-                result, reason = self._read_output(work, exercise.id, data_dir, outcome, stderr_path, figures_out)
-            except Exception as error:  # nothing a worker leaves may crash the grader
-                result, reason = None, f"its output could not be read ({type(error).__name__}: {error})"[:500]
-            return result, reason, outcome
-        finally:
-            if cgroup is not None:
-                cgroup.remove()
-            if slot is not None:
-                slot.release()
-            if work is not None:
-                staging.remove(work)
+                if not server.alive():
+                    server.start()
+                slot = UidSlot(self.settings.uid_base) if self.mode in ("bwrap", "uid") else None
+                uid = slot.uid if slot else None
+                inputs.write_questions(server.questions_folder(), questions)
+                cgroup = Cgroup.create(f"w{os.getpid()}-{next(_NAMES)}",
+                                       max(int(memory_limit_mb * 2**20) - server.baseline, CGROUP_FLOOR))
+                base = bwrap.SANDBOX_WORK if self.mode == "bwrap" else str(server.work)
+                job = {"exercise": exercise.id, "seed": self.settings.seed, "reference": folder is None,
+                       "module": None if folder is None else f"{base}/sub/{exercise.module_file}",
+                       "address_space_mb": int(memory_limit_mb + ADDRESS_SPACE_HEADROOM_MB),
+                       "file_size_mb": FILE_SIZE_MB, "uid": uid, "gid": uid,
+                       "nproc": NPROC_PER_WORKER if uid is not None else None}
+                child, child_folder = server.fork(job, cgroup)
+                logs = [server.inside(f"{child_folder}/logs/{name}") for name in ("stdout.txt", "stderr.txt")]
+                outcome = supervise(child, logs, time_limit, memory_limit_mb, cgroup, memory=server.memory,
+                                    baseline=server.baseline,
+                                    disk_check=staging.disk_check(server.inside(child_folder), EXERCISES_MB)
+                                    if server.unsized else None)
+                server.kill_children()
+                try:
+                    result, reason = self._read_output(server.inside(child_folder), exercise.id, data_dir, outcome,
+                                                       logs[1], figures_out)
+                except Exception as error:  # nothing a worker leaves may crash the grader
+                    result, reason = None, f"its output could not be read ({type(error).__name__}: {error})"[:500]
+                outcome.shared_mb, outcome.forkserver = server.baseline / 2**20, {
+                    "pid": server.pid, "runs": server.runs, "uid": uid, "no_tensorflow_op": server.no_tensorflow_op}
+                return result, reason, outcome
+            except SandboxError as error:
+                server.close()  # a fresh one next time
+                return None, str(error), Outcome(reason=str(error))
+            finally:
+                if child_folder is not None and server.alive():
+                    try:
+                        server.clean(child_folder)
+                    except SandboxError:
+                        server.close()
+                if cgroup is not None:
+                    cgroup.remove()
+                if slot is not None:
+                    slot.release()
 
     def _read_output(self, work: Path, exercise_id: str, data_dir: Path, outcome: Outcome, stderr_path: Path,
                      figures_out: Path | None) -> tuple[dict | None, str | None]:
-        result, invalid = None, None
+        result, invalid, out = None, None, Path(work) / "out"
         if outcome.reason is None:
-            result, invalid = wire.load_result(work / "out", exercise_id, grading_data.test_records(data_dir))
+            result, invalid = wire.load_result(out, exercise_id, grading_data.test_records(data_dir))
         if result is None:
             return None, outcome.reason or invalid or exit_reason(outcome.returncode, files.tail(stderr_path, 1))
         if figures_out is not None:
-            staging.bring_figures(work / "out", figures_out, result, staging.expected_figures(exercise_id, result))
+            staging.bring_figures(out, figures_out, result, staging.expected_figures(exercise_id, result))
         return result, None

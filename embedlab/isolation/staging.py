@@ -1,11 +1,11 @@
 """The files a worker gets and the files it gives back, outside the worker.
 
-* `work_folder`: a fresh private folder per worker (``sub/`` a read-only
-  copy of the submission's ``.py`` files, never the submission folder
-  itself; ``in/`` the questions, read-only; ``out/``, ``home/``, ``tmp/``
-  owned by the worker's uid, each a sized tmpfs mounted here where the
-  machine allows it (`mount_sized`; bubblewrap mounts its own for ``home``
-  and ``/tmp``); ``logs/`` the parent's);
+* `server_folder`: a fresh private folder per forkserver (``sub/`` a
+  read-only copy of the submission's ``.py`` files, never the submission
+  folder itself; ``in/`` the questions, read-only; ``ex/`` the exercises'
+  folders, made by the server one at a time, a sized tmpfs (bubblewrap's,
+  or `mount_sized` on the host where the machine allows it); ``logs/`` the
+  parent's);
 * `public_data_dir`: uid mode only, a world-readable copy of the grading
   data's ``worker/`` folder (the grading data itself is made private);
 * `bring_figures`: only the expected PNG files, copied out as bytes, never
@@ -33,23 +33,21 @@ WORKER_DATA_FILES = ("train.tfrecord",)  # never the test terms: the worker sees
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def work_folder(submission: Path | None, uid: int | None) -> Path:
-    """A new work folder for one worker; the caller removes it (`remove`)."""
+def server_folder(submission: Path | None) -> Path:
+    """A new folder for one forkserver: ``sub/`` (the submission's copy) and ``in/`` read only for the
+    children, ``ex/`` their folders (one at a time), ``home/``, ``tmp/`` and ``logs/`` the server's."""
     work = Path(tempfile.mkdtemp(prefix="embedlab-sandbox-"))
     os.chmod(work, 0o711)
-    for name in ("sub", "in", "out", "home", "tmp", "logs"):
+    for name in ("sub", "in", "ex", "home", "tmp", "logs"):
         (work / name).mkdir()
     if submission is not None:
         copy_submission(submission, work / "sub")
     for path in (work / "sub").iterdir():
         os.chmod(path, 0o644)
-    for name in ("sub", "in"):
+    for name in ("sub", "in", "ex"):
         os.chmod(work / name, 0o755)
-    if uid is not None:
-        for name in ("out", "home", "tmp"):
-            os.chown(work / name, uid, uid)
-            os.chmod(work / name, 0o700)
-    os.chmod(work / "logs", 0o700)
+    for name in ("home", "tmp", "logs"):
+        os.chmod(work / name, 0o700)
     return work
 
 
@@ -73,6 +71,16 @@ def usage(folder: Path) -> int:
         return int(done.stdout.split()[0])
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
         return 0
+
+
+def disk_check(folder: Path, limit_mb: int):
+    """For a folder without a sized tmpfs: a check, the reason if more than `limit_mb` was written there."""
+    def check() -> str | None:
+        if usage(folder) > limit_mb * 2**20:
+            return f"it wrote more than {limit_mb} MB of files and was stopped"
+        return None
+
+    return check
 
 
 def probe_folder() -> Path:

@@ -2,9 +2,11 @@
 
 The parent polls the worker's whole process tree every `POLL_SECONDS`:
 wall clock, memory, number of processes and the size of its stdout/stderr
-files. Memory is what the worker's cgroup holds (anonymous and shared pages,
-`embedlab.isolation.cgroups`; the kernel also stops it at the limit), or,
-where there is no cgroup, the RSS of the tree plus the memfd and
+files. Memory is counted by the caller's function (a forked worker: its
+forkserver's resident set once plus the pages only the worker's processes
+hold), or the RSS of the tree; where the worker has a cgroup, what that
+holds (anonymous and shared pages, `embedlab.isolation.cgroups`; the
+kernel also stops it at the limit) if it is more, else plus the memfd and
 shared-memory files its processes hold open. When one is over its limit,
 what the worker started is killed, and only that: its cgroup, its process
 group, every descendant seen so far (and bubblewrap's pid namespace dies
@@ -42,6 +44,8 @@ class Outcome:
     peak_rss_mb: float = 0.0
     peak_processes: int = 0
     seconds: float = 0.0
+    shared_mb: float = 0.0  # of the peak, what the worker shares with its forkserver (TensorFlow's import)
+    forkserver: dict = dataclasses.field(default_factory=dict)  # which one forked it: pid, runs, no_tensorflow_op
 
 
 def _tree(process) -> list:
@@ -105,6 +109,20 @@ def shared_memory(pids) -> int:
     return total
 
 
+def _memory(tree, count: Callable[[list[int]], int] | None) -> int:
+    import psutil
+
+    if count is not None:
+        return count([process.pid for process in tree])
+    total = 0
+    for process in tree:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def _over_limit(elapsed: float, workers: int, rss: int, output: int, time_limit: float,
                 memory_limit_mb: float) -> str | None:
     if elapsed > time_limit:
@@ -124,14 +142,17 @@ def memory_reason(used: int | None, memory_limit_mb: float) -> str:
             "and was stopped")
 
 
-def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memory_limit_mb: float,
-              cgroup: Cgroup | None, overhead_processes: int = 0,
+def supervise(popen, logs: list[Path], time_limit: float, memory_limit_mb: float,
+              cgroup: Cgroup | None, memory: Callable[[list[int]], int] | None = None, baseline: int = 0,
               disk_check: Callable[[], str | None] | None = None) -> Outcome:
-    """Wait for `popen`, enforcing the limits; afterwards nothing the worker started runs any more.
+    """Wait for `popen` (a Popen, or anything with its ``pid``, ``poll``, ``wait`` and ``returncode``),
+    enforcing the limits; afterwards nothing the worker started runs any more.
 
-    `overhead_processes` are processes of the tree that are not the worker's
-    (bwrap itself and its pid-namespace init). `disk_check`, if given, is
-    called every `DISK_POLLS` polls: the reason if the worker wrote too much.
+    `memory`, if given, counts the bytes of the worker's tree (pids) instead
+    of the sum of their RSS; `baseline` is what the cgroup does not see
+    (memory the worker shares with the process it was forked from).
+    `disk_check`, if given, is called every `DISK_POLLS` polls: the reason if
+    the worker wrote too much.
     """
     import psutil
 
@@ -146,19 +167,14 @@ def supervise(popen: subprocess.Popen, logs: list[Path], time_limit: float, memo
     while popen.poll() is None:
         elapsed = time.monotonic() - started
         tree = _tree(root) if root is not None else []
-        rss = 0
-        for process in tree:
-            known[process.pid] = process
-            try:
-                rss += process.memory_info().rss
-            except psutil.Error:
-                pass
+        known.update((process.pid, process) for process in tree)
+        rss = _memory(tree, memory)
         if cgroup is not None:
-            rss = max(rss, cgroup.memory())
+            rss = max(rss, cgroup.memory() + baseline)
         else:
             rss += shared_memory(process.pid for process in tree)
         outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss / 2**20)
-        workers = len(tree) - overhead_processes
+        workers = len(tree)
         outcome.peak_processes = max(outcome.peak_processes, workers)
         output = sum(path.stat().st_size for path in logs if path.exists())
         outcome.reason = _over_limit(elapsed, workers, rss, output, time_limit, memory_limit_mb)

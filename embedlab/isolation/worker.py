@@ -1,8 +1,9 @@
 """The isolated worker: runs ONE exercise of ONE submission and writes plain data.
 
-Started by `embedlab.isolation.sandbox` as ``python -I -m embedlab.isolation.worker ...`` inside a
-sandbox (bubblewrap, or at least another user id). Before any student code
-is imported it
+`run(job)` runs in a child that `embedlab.isolation.forkserver` forked for
+this exercise inside the sandbox (bubblewrap, or at least another user id),
+from a process that has imported TensorFlow but run no operation. Before any
+student code is imported it
 
 1. reads the questions the parent wrote into its read-only input folder
    (`embedlab.isolation.inputs`),
@@ -10,7 +11,7 @@ is imported it
 3. drops root: no supplementary groups, the given gid and uid,
 
 then calls `embedlab.grading.contract.collect` in its role (a student
-worker runs the submission and computes no reference; ``--reference``: the
+worker runs the submission and computes no reference; ``reference``: the
 trusted run, no submission, references only) and writes, at the very end and
 atomically, its result as plain data (`embedlab.isolation.wire.write_result`:
 ``OUT/result.json`` and ``OUT/arrays/aN.npy``), with the list of the grader's
@@ -32,6 +33,8 @@ import sys
 
 from embedlab.isolation.inputs import read_questions
 from embedlab.isolation.wire import write_result
+
+PR_SET_PDEATHSIG = 1
 
 
 def _apply_limits(args) -> None:
@@ -66,12 +69,29 @@ def _drop_privileges(uid: int | None, gid: int | None, own: list[str]) -> None:
     os.setresuid(uid, uid, uid)
     if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
         raise SystemExit("worker: failed to drop privileges")
+    die_with_parent()  # changing uid cleared it
     try:  # root must not come back
         os.setuid(0)
     except PermissionError:
         pass
     else:
         raise SystemExit("worker: could regain root")
+
+
+def prctl(option: int, value: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent ends (outside bubblewrap, nothing else would)."""
+    import signal
+
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 GUARDED_MODULES = ("builtins", "json", "os", "numpy", "math")
@@ -91,29 +111,18 @@ def _snapshot() -> dict:
     return values
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -I -m embedlab.isolation.worker")
-    parser.add_argument("--exercise", required=True)
-    parser.add_argument("--module", default=None)
-    parser.add_argument("--reference", action="store_true", help="the trusted run: no submission, references only")
-    parser.add_argument("--questions", default=None, help="the read-only folder holding the questions")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--uid", type=int, default=None)
-    parser.add_argument("--gid", type=int, default=None)
-    parser.add_argument("--address-space-mb", type=int, default=None)
-    parser.add_argument("--file-size-mb", type=int, default=None)
-    parser.add_argument("--nproc", type=int, default=None)
-    parser.add_argument("--own", action="append", default=[], help="a folder to give to --uid before dropping root")
-    args = parser.parse_args(argv)
+def run(job: dict) -> None:
+    """Run one exercise as `job` says, in this (forked) process, and end it with ``os._exit``.
 
+    `job` (plain data from `embedlab.isolation.forkserver`): ``exercise``,
+    ``data``, ``out``, ``seed``, ``module`` (None: the trusted reference run),
+    ``questions`` (a folder), ``uid``/``gid``/``nproc`` (None: stay who we
+    are), ``address_space_mb``, ``file_size_mb``, ``own`` (folders to hand to
+    the uid first).
+    """
+    args = argparse.Namespace(**{**JOB_DEFAULTS, **job})
     questions = read_questions(args.questions) if args.questions else {}
     module = None if args.reference else args.module
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-
     _apply_limits(args)
     _drop_privileges(args.uid, args.gid, args.own)
     figures = os.path.join(args.out, "figures")
@@ -153,5 +162,5 @@ def main(argv: list[str] | None = None) -> int:
     os._exit(0)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+JOB_DEFAULTS = {"module": None, "reference": False, "questions": None, "uid": None, "gid": None,
+                "address_space_mb": None, "file_size_mb": None, "nproc": None, "own": []}

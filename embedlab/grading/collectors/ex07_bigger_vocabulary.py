@@ -80,7 +80,7 @@ def vocabulary_report(vocabulary: list[str], table: TermTable, max_terms: int = 
 
     Terms tied at the count of the cut may be any of them, in any order among themselves.
     """
-    totals = np.bincount(table.ids, minlength=len(table.terms))
+    totals = table.totals()  # the split's own counts, once per process
     index = table.index()
     counts = [int(totals[index[term]]) if term in index else 0 for term in vocabulary]
     ranked = np.sort(totals)[::-1]

@@ -1,7 +1,8 @@
 """Attack: a 60 MB result.json (parsed before any check, it took the parent to 1.5 GB), then leave."""
 import os
+OUT = os.path.join(os.environ.get("HOME", "."), "..", "out")  # the worker's out/ folder
 
-with open("../out/result.json", "w") as handle:
+with open(OUT + "/result.json", "w") as handle:
     handle.write('{"complete": true, "exercise": "ex01_input_pipeline", "result": {"errors": {}, "x": [')
     chunk = ",".join(["1.5"] * 250_000)
     for _ in range(60):

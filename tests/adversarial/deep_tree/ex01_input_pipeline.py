@@ -1,6 +1,7 @@
 """Attack: 1,500-deep folder trees in every writable folder (the parent's cleanup once broke on them);
 the exercise itself is honest."""
 import os
+OUT = os.path.join(os.environ.get("HOME", "."), "..", "out")  # the worker's out/ folder
 
 
 def _deep(root):
@@ -18,7 +19,7 @@ def _deep(root):
         pass
 
 
-for _root in ("../out", os.environ.get("HOME", "."), os.environ.get("TMPDIR", "/tmp")):
+for _root in (OUT, os.environ.get("HOME", "."), os.environ.get("TMPDIR", "/tmp")):
     _deep(_root)
 import glob
 import os

