@@ -44,7 +44,9 @@ HERE = Path(__file__).resolve().parent.parent
 
 def _embedlab_root(python: str) -> Path:
     code = "import embedlab, pathlib; print(pathlib.Path(embedlab.__file__).resolve().parent.parent)"
-    return Path(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip())
+    # From /: a checkout in the working folder would shadow the one the Python has installed.
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    return Path(done.stdout.strip())
 
 
 class ImportCounter(threading.Thread):
@@ -110,7 +112,7 @@ for exercise in manifest.load():
                          "errors": sorted(result.get("errors", {}))}
 print(json.dumps(rows))
 '''
-    done = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=True, cwd="/")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -131,6 +133,7 @@ def measure(python: str, tfrecords: Path, copies: int, exercises: bool, scratch:
     figures["one_pytest_s"] = one["seconds"]
     figures["ratio_to_in_process"] = round(one["seconds"] / figures["in_process_s"], 2)
     figures["one_score"] = f"{one['score']}/{one['max_score']} +{one.get('bonus', 0)}"
+    print(json.dumps(figures), file=sys.stderr, flush=True)  # so far, should a later step fail
     if copies:
         klass = scratch / "class"
         for index in range(copies):

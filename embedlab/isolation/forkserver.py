@@ -174,6 +174,9 @@ def main() -> int:
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     die_with_parent()
     unmade = _preload()
+    import gc
+
+    gc.freeze()  # the imports' objects: no collection in a child writes to (and so copies) their pages
     requests = os.fdopen(protocol_in, "r", buffering=1)
     answers = os.fdopen(protocol_out, "w", buffering=1)
     answers.write(json.dumps({"ready": True, "pid": os.getpid(), "no_tensorflow_op": unmade}) + "\n")

@@ -39,7 +39,8 @@ from embedlab.isolation.errors import SandboxError
 
 READY_SECONDS = 300  # importing TensorFlow: ~5 s quiet, several times that under load
 ANSWER_SECONDS = 60
-EXERCISES_MB = 1024  # the tmpfs holding one exercise's out/, home/ and tmp/ at a time
+EXERCISES_MB = 1024
+PRECISE_SECONDS = 1.0  # the tmpfs holding one exercise's out/, home/ and tmp/ at a time
 
 
 class ForkedChild:
@@ -77,6 +78,7 @@ class ForkServer:
         self.runs = 0
         self.unsized = False
         self._buffer = b""
+        self._precise: tuple | None = None  # (when, USS, RSS, pids) of the last precise reading
 
     # ------------------------------------------------------------ life
     def start(self) -> None:
@@ -190,8 +192,19 @@ class ForkServer:
         raise SandboxError("the grader's forkserver child vanished before it started")
 
     def memory(self, tree_pids) -> int:
-        """Bytes an exercise holds: the server's resident set and what only `tree_pids` hold (USS)."""
-        return self.baseline + sum(_private(pid) for pid in tree_pids)
+        """Bytes an exercise holds: the server's resident set and what only `tree_pids` hold (USS).
+
+        Reading USS walks the page tables (tens of ms for a TensorFlow
+        process): it is read every `PRECISE_SECONDS`; in between, what the
+        tree's RSS grew by since is added in full.
+        """
+        pids = list(tree_pids)
+        resident = sum(_resident(pid) for pid in pids)
+        now = time.monotonic()
+        if self._precise is None or now - self._precise[0] >= PRECISE_SECONDS or set(pids) != self._precise[3]:
+            self._precise = (now, sum(_private(pid) for pid in pids), resident, set(pids))
+        _, private, resident_then, _ = self._precise
+        return self.baseline + private + max(0, resident - resident_then)
 
     def kill_children(self) -> None:
         """SIGKILL every process below the server (what a child left behind)."""
