@@ -48,6 +48,8 @@ class Settings:
     sandbox: str = "auto"
     uid_base: int = 61000
     time_limit: float | None = None       # None: each exercise's own (exercises.toml)
+    # At most this much memory for any exercise's worker (a container's memory less the grader's own).
+    memory_cap_mb: float | None = None    # None: each exercise's own memory_limit_mb (exercises.toml)
     # The wall-clock time (time.time()) by which a grading run must have written its results, so that a
     # platform's own timeout (Gradescope's) never kills it first. None: no overall deadline.
     deadline: float | None = None
@@ -86,6 +88,7 @@ class Settings:
             "sandbox": text("EMBEDLAB_SANDBOX"),
             "uid_base": number("EMBEDLAB_UID_BASE", int),
             "time_limit": number("EMBEDLAB_TIME_LIMIT", float),
+            "memory_cap_mb": number("EMBEDLAB_MEMORY_CAP_MB", float),
             "deadline": _deadline_from(number("EMBEDLAB_DEADLINE_SECONDS", float)),
             "labeled_files": tuple(path for path in (text("EMBEDLAB_LABELED_FILES") or "").split(os.pathsep) if path),
             "questions_seed": number("EMBEDLAB_QUESTIONS_SEED", int),
@@ -103,6 +106,8 @@ class Settings:
             raise EmbedlabError(f"sandbox mode {values['sandbox']!r}: expected one of {', '.join(SANDBOX_MODES)}")
         if values.get("time_limit") is not None and float(values["time_limit"]) <= 0:
             raise EmbedlabError(f"time limit {values['time_limit']}: must be a positive number of seconds")
+        if values.get("memory_cap_mb") is not None and float(values["memory_cap_mb"]) <= 0:
+            raise EmbedlabError(f"memory cap {values['memory_cap_mb']}: must be a positive number of MB")
         values["labeled_files"] = tuple(values.get("labeled_files", ()))
         return cls(**values)
 
@@ -121,6 +126,11 @@ class Settings:
 
     def time_limit_for(self, exercise: manifest.Exercise) -> float:
         return float(self.time_limit if self.time_limit is not None else exercise.time_limit)
+
+    def memory_limit_for(self, exercise: manifest.Exercise) -> float:
+        """The exercise's memory limit (MB), no more than the cap."""
+        limit = float(exercise.memory_limit_mb)
+        return limit if self.memory_cap_mb is None else min(limit, float(self.memory_cap_mb))
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """Seconds until the deadline (negative once past it); None without a deadline."""

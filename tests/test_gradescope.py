@@ -268,3 +268,23 @@ def test_a_deadline_cut_is_said_in_the_summary(tmp_path):
     result["exercises"]["ex01_input_pipeline"]["tests"][1]["message"] = deadline.DEADLINE_BEFORE
     assert gradescope.DEADLINE_MARK in deadline.DEADLINE_BEFORE
     assert "The autograder's overall time limit ran out" in gradescope.to_gradescope(result)["output"]
+
+
+def test_the_memory_set_on_gradescope_caps_every_workers_limit(tmp_path):
+    import zipfile
+
+    from embedlab import manifest
+    from embedlab.classroom import bundle
+    from embedlab.errors import EmbedlabError
+
+    env = zipfile.ZipFile(bundle.build_bundle(tmp_path / "a.zip", memory_mb=3072)).read("autograder.env").decode()
+    cap = 3072 - bundle.GRADER_MB
+    assert f"EMBEDLAB_MEMORY_CAP_MB={cap}" in env.splitlines()
+    settings = Settings.from_environment({"EMBEDLAB_MEMORY_CAP_MB": str(cap)})
+    limits = {exercise.id: settings.memory_limit_for(exercise) for exercise in manifest.load()}
+    assert max(limits.values()) == cap
+    assert all(limits[exercise.id] == min(exercise.memory_limit_mb, cap) for exercise in manifest.load())
+    with pytest.raises(EmbedlabError, match="too little"):
+        bundle.build_bundle(tmp_path / "b.zip", memory_mb=1024)
+    with pytest.raises(EmbedlabError, match="EMBEDLAB_MEMORY_CAP_MB|memory cap"):
+        Settings.from_environment({"EMBEDLAB_MEMORY_CAP_MB": "-5"})

@@ -39,6 +39,8 @@ SCRIPT_MODE = 0o100755  # a regular file, rwxr-xr-x: Gradescope executes both sc
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)  # generated entries do not change with the checkout's clock
 TIMEOUT_MINUTES = 10     # Gradescope's own default; docs/grading.md says which to choose
 RESERVE_SECONDS = 30     # between our deadline and Gradescope's kill: start-up, the fallback results
+MEMORY_MB = 2048         # the memory docs/grading.md recommends setting on Gradescope
+GRADER_MB = 512          # what the grading process beside the workers holds (its peak, measured)
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;(.*))?$")
 
 
@@ -68,7 +70,16 @@ def deadline_seconds(timeout_minutes: float) -> int:
     return seconds
 
 
-def build_bundle(out: Path, timeout_minutes: float = TIMEOUT_MINUTES, reviews: Path | None = None) -> Path:
+def memory_cap_mb(memory_mb: float) -> int:
+    """The workers' memory cap for a Gradescope memory setting: the grading process keeps its share."""
+    cap = int(float(memory_mb)) - GRADER_MB
+    if cap < 1024:
+        raise EmbedlabError(f"memory {memory_mb:g} MB: too little to grade (at least {1024 + GRADER_MB} MB)")
+    return cap
+
+
+def build_bundle(out: Path, timeout_minutes: float = TIMEOUT_MINUTES, reviews: Path | None = None,
+                 memory_mb: float = MEMORY_MB) -> Path:
     """Write the autograder zip to `out` (whole or not at all) and return its path.
 
     `timeout_minutes` is the timeout the course sets on Gradescope's
@@ -76,7 +87,9 @@ def build_bundle(out: Path, timeout_minutes: float = TIMEOUT_MINUTES, reviews: P
     prepare the data from instead of downloading them.
     """
     env = (f"# Written by `embedlab gradescope-bundle`: Gradescope's timeout is {timeout_minutes:g} min.\n"
-           f"EMBEDLAB_DEADLINE_SECONDS={deadline_seconds(timeout_minutes)}\n")
+           f"EMBEDLAB_DEADLINE_SECONDS={deadline_seconds(timeout_minutes)}\n"
+           f"# Its memory is {memory_mb:g} MB: no worker may use more than that less the grader's own.\n"
+           f"EMBEDLAB_MEMORY_CAP_MB={memory_cap_mb(memory_mb)}\n")
     if reviews is not None and not Path(reviews).is_file():
         raise EmbedlabError(f"{reviews}: no such reviews archive")
     buffer = io.BytesIO()

@@ -108,7 +108,7 @@ def _bundle(args: argparse.Namespace, settings: Settings) -> int:
     from embedlab.classroom import bundle
 
     path = bundle.build_bundle(Path(args.out), timeout_minutes=args.timeout_minutes,
-                               reviews=None if args.reviews is None else Path(args.reviews))
+                               reviews=None if args.reviews is None else Path(args.reviews), memory_mb=args.memory_mb)
     print(f"{path}: upload it as the autograder of a Gradescope programming assignment "
           f"(set its timeout to {args.timeout_minutes:g} minutes; see docs/grading.md for memory and CPUs)")
     return 0
@@ -187,6 +187,10 @@ def add_commands(commands) -> None:
     bundle.add_argument("--timeout-minutes", type=float, default=bundle_defaults.TIMEOUT_MINUTES, metavar="N",
                         help="the timeout set on Gradescope's autograder settings page: grading stops in time to "
                              f"write results.json (default {bundle_defaults.TIMEOUT_MINUTES:g})")
+    bundle.add_argument("--memory-mb", type=float, default=bundle_defaults.MEMORY_MB, metavar="MB",
+                        help="the memory set on Gradescope's autograder settings page: no worker may use more "
+                             f"than that less the grader's own {bundle_defaults.GRADER_MB} MB "
+                             f"(default {bundle_defaults.MEMORY_MB})")
     bundle.add_argument("--reviews", default=None, metavar="ARCHIVE",
                         help="a copy of the reviews archive to put in the bundle (else the image downloads them)")
     bundle.set_defaults(run=_bundle)

@@ -163,7 +163,7 @@ class Sandbox:
         folder = Path(submission_folder).resolve()
         data_dir = Path(data_dir).resolve()
         time_limit = float(time_limit) if time_limit is not None else self.settings.time_limit_for(exercise)
-        memory_limit_mb = float(memory_limit_mb or exercise.memory_limit_mb)
+        memory_limit_mb = float(memory_limit_mb or self.settings.memory_limit_for(exercise))
         module = folder / exercise.module_file
         base = {"exercise": exercise.id, "errors": {}, "seconds": {}, "sandbox": self.mode}
         warning = self.warning()
@@ -208,7 +208,7 @@ class Sandbox:
         def run(exercise_id: str, data_dir: Path):
             # The exercise's own limit, not a class-wide one meant for student code.
             result, reason, _ = self._run_worker(exercise_id, None, data_dir, exercise.time_limit,
-                                                 exercise.memory_limit_mb, None, questions)
+                                                 self.settings.memory_limit_for(exercise), None, questions)
             return result, reason
 
         with self._reference_lock:
