@@ -116,7 +116,7 @@ def test_the_bundle_holds_what_gradescope_needs(tmp_path):
     assert run == (bundle.TEMPLATES / "run_autograder").read_text()
     assert not [name for name in names if "adversarial" in name or "tfrecord" in name or "__pycache__" in name]
     assert not [name for name in names if name.startswith("solutions/")]
-    assert "bubblewrap" in setup and '/bin/embedlab" prepare' in setup and "prepare_image" in setup
+    assert "bubblewrap" in setup and '/bin/embedlab" prepare' in setup and '/bin/embedlab" gradescope-prepare' in setup
     assert '-c "$SOURCE/constraints.txt"' in setup and "check_installed" in setup
     assert '"$PYTHON" -m embedlab gradescope-run' in run and "autograder.env" in run
     assert not [name for name in names if name.startswith("data/")]
@@ -199,14 +199,19 @@ def test_at_the_deadline_the_watchdog_writes_results_and_ends_the_run(tmp_path):
 
 
 def test_setup_calls_functions_that_exist():
-    """setup.sh's python -c lines name modules and functions by their current paths."""
+    """setup.sh's python -c lines name modules and functions by their current paths, and its embedlab
+    commands exist."""
     import importlib
     import re
+
+    from embedlab.cli import build_parser
 
     setup = (bundle.TEMPLATES / "setup.sh").read_text()
     calls = re.findall(r"from (embedlab[\w.]*) import (\w+).*?\2\.(\w+)\(", setup, re.S)
     assert {(module, name, function) for module, name, function in calls} >= {
-        ("embedlab.classroom", "bundle", "check_installed"), ("embedlab.classroom", "gradescope", "prepare_image")}
+        ("embedlab.classroom", "bundle", "check_installed")}
+    for command in re.findall(r'/bin/embedlab" ([\w-]+)', setup):
+        build_parser().parse_args([command])  # SystemExit if there were no such command
     for module, name, function in calls:
         assert callable(getattr(importlib.import_module(f"{module}.{name}"), function))
 
