@@ -207,7 +207,7 @@ def prepare_grading_data(settings: Settings) -> Path:
     return data_dir.resolve()
 
 
-def prepare_references(folders: list[Path], data_dir: Path, settings: Settings, jobs: int) -> None:
+def prepare_references(folders: list[Path], data_dir: Path, settings: Settings) -> None:
     """The trusted reference runs, once for the whole class instead of once per submission."""
     from embedlab.grading import contract
     from embedlab.isolation.sandbox import Sandbox
@@ -260,7 +260,7 @@ def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int
         else:
             todo.append((folder, name))
     if todo:
-        prepare_references([folder for folder, _ in todo], data_dir, settings, jobs)
+        prepare_references([folder for folder, _ in todo], data_dir, settings)
     bar = None
     if progress:
         from tqdm import tqdm
