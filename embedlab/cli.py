@@ -5,7 +5,9 @@ take ``(args, settings)``. This module is an edge: it reads the environment
 once, into the `Settings` its options override, and turns an `EmbedlabError`
 into one line on stderr and exit status 1. Each handler imports what it
 needs when it runs, so `embedlab --help` and `embedlab hint` never pay for
-importing TensorFlow.
+importing TensorFlow; TensorFlow's log noise is silenced before
+(`quiet_tensorflow`), and on a terminal the handler's progress shows
+(`embedlab.grading.progress_display.shown`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from embedlab import __version__
 from embedlab.commands import data, instructor, student
 from embedlab.errors import EmbedlabError
+from embedlab.grading.progress_display import shown
 from embedlab.settings import Settings, quiet_tensorflow
 
 GROUPS = (("data", data), ("student", student), ("instructor", instructor))
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         quiet_tensorflow()
-        return args.run(args, settings)
+        with shown(settings.shows_progress()):  # on a terminal, not in CI, not with --quiet
+            return args.run(args, settings)
     except EmbedlabError as error:
         print(f"embedlab {args.command}: error: {error}", file=sys.stderr)
         return 1

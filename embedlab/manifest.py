@@ -60,6 +60,9 @@ class Exercise:
     checks: tuple[tuple[str, int], ...] = ()
     requires: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
+    # (test key, hint): for each graded test, by its function name without "test_", what to look at after
+    # failing it (`embedlab check`); `hints` are the tiers of `embedlab hint`.
+    test_hints: tuple[tuple[str, str], ...] = ()
 
     @property
     def module_file(self) -> str:
@@ -76,6 +79,10 @@ class Exercise:
 
     def check_points(self, check: str) -> int | None:
         return dict(self.checks).get(check)
+
+    def hint_for(self, test: str) -> str | None:
+        """The hint for a student who failed the graded test `test` (its key, or its function name)."""
+        return dict(self.test_hints).get(str(test).partition("[")[0].removeprefix("test_"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +113,7 @@ def _exercise(entry: dict, path: Path) -> Exercise:
         values["checks"] = tuple((str(check), int(points)) for check, points in entry.get("checks", {}).items())
         values["requires"] = tuple(entry.get("requires", ()))
         values["figures"] = tuple(entry.get("figures", ()))
+        values["test_hints"] = tuple((str(test), str(hint)) for test, hint in entry.get("test_hints", {}).items())
     except (TypeError, ValueError, AttributeError) as error:
         raise EmbedlabError(f"{path}: exercise {name}: {error}") from None
     return Exercise(**values)

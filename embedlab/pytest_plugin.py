@@ -12,6 +12,7 @@ Options (each also has a default from the environment, see `embedlab.settings`):
   --questions-seed N                  the grading-time questions' seed (default: drawn at random)
   --results-json PATH                 write every graded test's outcome as JSON
   --output-dir DIR                    where plots of the student's embedding go
+  --progress PATH                     append progress events to PATH (embedlab.grading.suite_progress)
 
 This plugin is an edge: it reads its options and the environment once, into
 one `Settings` object. Graded tests carry two markers: ``exercise(id)`` and
@@ -29,7 +30,8 @@ import pytest
 
 from embedlab import files, manifest
 from embedlab.errors import EmbedlabError
-from embedlab.grading import deadline
+from embedlab.grading import deadline, suite_progress
+from embedlab.grading import outcomes as graded
 from embedlab.grading.feedback import Collected
 from embedlab.grading.table import score_table
 from embedlab.settings import Settings, quiet_tensorflow
@@ -51,6 +53,7 @@ def pytest_addoption(parser):
                     help="with --isolated: seconds per worker for every exercise (default: exercises.toml)")
     group.addoption("--deadline", type=float, default=None,
                     help="time.time() by which grading must be done: workers' limits are cut to fit")
+    group.addoption("--progress", default=None, help="append progress events (JSON lines) to this file")
 
 
 def target_folder(config) -> Path:
@@ -137,7 +140,7 @@ class Submission:
 
                 module = self.folder / manifest.get(exercise_id).module_file
                 result = collect(exercise_id, module, data_dir, seed=self.seed, out_dir=out_dir,
-                                 questions=questions)
+                                 questions=questions, tracebacks=True)
             self._results[exercise_id] = result
         return self._results[exercise_id]
 
@@ -175,10 +178,11 @@ def pytest_configure(config):
             seed=config.getoption("--seed"), tfrecords_dir=config.getoption("--tfrecords"),
             grading_data_dir=config.getoption("--grading-data"), sandbox=config.getoption("--sandbox"),
             time_limit=config.getoption("--time-limit"), questions_seed=config.getoption("--questions-seed"),
-            deadline=config.getoption("--deadline"))
+            deadline=config.getoption("--deadline"), progress=config.getoption("--progress"))
     except EmbedlabError as error:
         raise pytest.UsageError(str(error)) from None
     config._embedlab_submission = Submission(config, config._embedlab_settings)
+    suite_progress.register(config, config._embedlab_settings)
     config._embedlab_outcomes = {}
     config._embedlab_started = time.time()
 
@@ -225,51 +229,13 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_runtest_logreport(report):
-    item_points = getattr(report, "embedlab_points", None)
-    if item_points is None:
-        return
-    outcomes = report.config_outcomes
-    entry = outcomes.setdefault(report.nodeid, {
-        "exercise": report.embedlab_exercise, "points": item_points, "passed": True, "message": "",
-        "name": report.embedlab_name, "nodeid": report.nodeid,
-    })
-    if report.failed or (report.skipped and report.when != "teardown"):
-        entry["passed"] = False
-        if not entry["message"]:
-            entry["message"] = _message(report)
-    elif report.when == "call" and report.passed:
-        pass
+    graded.record(report)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    report = outcome.get_result()
-    points = item.get_closest_marker("points")
-    exercise = item.get_closest_marker("exercise")
-    if points is not None and exercise is not None:
-        report.embedlab_points = points.args[0]
-        report.embedlab_exercise = exercise.args[0]
-        report.embedlab_name = _test_title(item)
-        report.config_outcomes = item.config._embedlab_outcomes
-
-
-def _test_title(item) -> str:
-    doc = (getattr(item.function, "__doc__", None) or "").strip().splitlines()
-    return doc[0] if doc else item.name
-
-
-def _message(report) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None:
-        text = crash.message
-    elif isinstance(report.longrepr, tuple):  # skips: (file, line, reason)
-        text = str(report.longrepr[2])
-    else:
-        text = str(report.longrepr)
-    for prefix in ("Failed: ", "AssertionError: ", "Skipped: "):
-        text = text.removeprefix(prefix)
-    return text.strip()
+    graded.annotate(item, outcome.get_result())
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -296,5 +262,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "score": total, "max_score": maximum, "bonus": bonus,
             "seconds": round(time.time() - config._embedlab_started, 1),
             "exercises": table,
+            **graded.extras(submission._results, submission.output_dir, config._embedlab_started),
         }
         files.write_json_atomic(Path(path), payload)

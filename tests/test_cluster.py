@@ -23,6 +23,7 @@ from embedlab.classroom import mode as modes
 from embedlab.errors import EmbedlabError
 from embedlab.settings import Settings
 from tests.data_fixtures import tree_state
+from tests.machine import scaled
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -260,7 +261,8 @@ def test_the_merge_command_says_what_will_not_resume_here(tmp_path, fake, capsys
 CLASS = {"stub": REPOSITORY / "exercises", "syntax_error": REPOSITORY / "tests" / "adversarial" / "syntax_error",
          "sys_exit_import": REPOSITORY / "tests" / "adversarial" / "sys_exit_import",
          "missing_ex05": REPOSITORY / "tests" / "adversarial" / "missing_ex05"}
-TIME_LIMIT = "25"
+# Seconds per worker on an idle machine, stretched by the measured load (tests/machine.py).
+TIME_LIMIT = 25
 EMBEDLAB = f"{sys.executable} -m embedlab"  # what a node runs; `embedlab` on its PATH does the same
 
 
@@ -304,10 +306,11 @@ def _outcomes(out: Path) -> dict[str, dict]:
 
 def _route(work: Path, parallel: str, seed: int, timings: dict) -> None:
     """Single-machine gradebook, then the class in 2 shards through `parallel`, merged into work/merged."""
-    _run(f"{EMBEDLAB} grade class/* --out single --jobs 2 --questions-seed {seed} --time-limit {TIME_LIMIT} --quiet",
+    limit = scaled(TIME_LIMIT)
+    _run(f"{EMBEDLAB} grade class/* --out single --jobs 2 --questions-seed {seed} --time-limit {limit} --quiet",
          work, timings, "one machine, --jobs 2")
     shard = (f"{EMBEDLAB} grade class/* --out out-{{}} --shard {{}}/2 --questions-seed {seed} "
-             f"--time-limit {TIME_LIMIT} --quiet")
+             f"--time-limit {limit} --quiet")
     _run(f"{parallel} {shlex.quote(shard)} ::: 1 2", work, timings, "2 shards through GNU parallel")
     assert all((work / f"out-{k}" / "results").is_dir() for k in (1, 2))
     shares = [sorted(path.stem for path in (work / f"out-{k}" / "results").glob("*.json")) for k in (1, 2)]
@@ -320,14 +323,15 @@ def _grader_version() -> str:
 
 def _resume(work: Path, timings: dict) -> None:
     """Into the merged folder: nothing unchanged is graded again, a changed submission is."""
+    limit = scaled(TIME_LIMIT)  # the same as the first grading's (measured once): a changed limit regrades all
     graded_by = json.loads((work / "merged" / "gradebook.json").read_text())["grader_version"]
     if graded_by != _grader_version():  # never in CI; here, someone's edit of embedlab/ while the test ran
         pytest.skip("the grader's code changed while this test ran: a changed grader regrades all, by design")
     before = tree_state(work / "merged" / "results")
-    _run(f"{EMBEDLAB} grade class/* --out merged --time-limit {TIME_LIMIT} --quiet", work, timings, "resume: none")
+    _run(f"{EMBEDLAB} grade class/* --out merged --time-limit {limit} --quiet", work, timings, "resume: none")
     assert tree_state(work / "merged" / "results") == before
     (work / "class" / "missing_ex05" / "notes.py").write_text("# a new file: another hash\n")
-    _run(f"{EMBEDLAB} grade class/* --out merged --time-limit {TIME_LIMIT} --quiet", work, timings, "resume: one")
+    _run(f"{EMBEDLAB} grade class/* --out merged --time-limit {limit} --quiet", work, timings, "resume: one")
     after = tree_state(work / "merged" / "results")
     assert [name for name in after if after[name] != before.get(name)] == ["missing_ex05.json"]
     regraded = json.loads((work / "merged" / "results" / "missing_ex05.json").read_text())

@@ -402,7 +402,7 @@ def test_the_one_parser_groups_every_command_by_audience(capsys):
         elif line.strip():
             group.append(line.split()[0])
     assert groups == {"data": ["prepare", "inspect"], "student": ["list", "hint", "check", "plot"],
-                      "instructor": ["stubs", "course-check", "grade", "gradebook", "gradescope-bundle",
+                      "instructor": ["stubs", "notebooks", "course-check", "grade", "gradebook", "gradescope-bundle",
                                      "gradescope-prepare", "gradescope-run"]}
 
 

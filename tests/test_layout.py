@@ -30,12 +30,13 @@ FLOORS = {
     "embedlab.pytest_plugin": 5,
     "embedlab.classroom": 6,
     "embedlab.commands": 7,
-    "embedlab.cli": 8, "embedlab.__main__": 8,
+    "embedlab.cli": 8, "embedlab.__main__": 8, "embedlab.notebook": 8,
 }
 # Where configuration is read: the command line, the pytest plugin, the settings object itself.
 # The forkserver is a process's entry point too: it sets each forked child's environment.
+# The notebook API is the student's entry point in a kernel: it finds the notebook's path there.
 EDGES = {"embedlab.settings", "embedlab.cli", "embedlab.__main__", "embedlab.pytest_plugin",
-         "embedlab.isolation.forkserver"}
+         "embedlab.isolation.forkserver", "embedlab.notebook"}
 
 
 def module_name(path: Path) -> str:

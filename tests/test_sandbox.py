@@ -20,9 +20,11 @@ import tomllib
 from embedlab.isolation import probe, supervise, uids, wire
 from embedlab.isolation.sandbox import Sandbox, SandboxError
 from embedlab.settings import Settings
+from tests.machine import scaled
 
 ADVERSARIAL = Path(__file__).with_name("adversarial")
 EXPECTED = tomllib.loads((ADVERSARIAL / "expected.toml").read_text())
+# Seconds per worker on an idle machine (an honest exercise takes a few); stretched by the measured load.
 TIME_LIMIT = 25
 
 
@@ -346,14 +348,14 @@ def _worker_uids_alive(settings: Settings) -> list[int]:
 
 @pytest.fixture(scope="module")
 def class_results(tmp_path_factory):
-    """Every attack fixture graded once, like a class: 2 at once, 25 s per worker."""
+    """Every attack fixture graded once, like a class: 2 at once, 25 s per worker (more on a busy machine)."""
     from embedlab.classroom import grade
 
     _grading_data()
     out = tmp_path_factory.mktemp("adversarial-grading")
     folders = [ADVERSARIAL / name for name in EXPECTED]
-    results = grade.grade_many(folders, out, Settings.from_environment(time_limit=TIME_LIMIT), jobs=2, resume=False,
-                               progress=False)
+    settings = Settings.from_environment(time_limit=scaled(TIME_LIMIT))
+    results = grade.grade_many(folders, out, settings, jobs=2, resume=False, progress=False)
     return out, {result["submission"]: result for result in results}
 
 

@@ -36,7 +36,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -48,6 +47,7 @@ from embedlab.classroom import plausibility, repeats, shards
 from embedlab.classroom.gradebook import write_gradebook
 from embedlab.classroom.resume import RESULT_FORMAT, stored_result
 from embedlab.classroom.submissions import submission_files, submission_hash, submission_names
+from embedlab.grading.progress_display import ClassBar
 from embedlab.grading.suite import suite_command
 from embedlab.settings import Settings
 
@@ -261,16 +261,11 @@ def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int
             todo.append((folder, name))
     if todo:
         prepare_references([folder for folder, _ in todo], data_dir, settings)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(folders), initial=len(results), unit="submission", desc="grading",
-                   file=sys.stderr, dynamic_ncols=True)
+    bar = ClassBar(len(folders), len(results), show=progress)  # which submission, which of its exercises
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(grade_one, folder, out_dir, settings, name, False, None, repeat, paths[name]):
-                       (folder, name) for folder, name in todo}
+            futures = {pool.submit(grade_one, folder, out_dir, bar.settings_for(settings, name), name, False, None,
+                                   repeat, paths[name]): (folder, name) for folder, name in todo}
             for future in as_completed(futures):
                 folder, name = futures[future]
                 try:
@@ -286,11 +281,8 @@ def grade_many(folders: list[Path], out_dir: Path, settings: Settings, jobs: int
                 if on_result is not None:
                     on_result(result)
                 write_gradebook(out_dir, list(results.values()))
-                if bar is not None:
-                    bar.set_postfix_str(f"{name}: {result['score']}/{result['max_score']}")
-                    bar.update(1)
+                bar.done(name, result)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     write_gradebook(out_dir, list(results.values()))
     return [results[name] for name in names]

@@ -26,7 +26,7 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
         out=Path(args.out),
         force=args.force,
         strict_utf8=args.strict_utf8,
-        show_progress=not settings.quiet,
+        show_progress=settings.shows_progress(),  # a terminal, not CI, not --quiet
         order_name=args.order,
         processes=args.processes,
     )

@@ -1,4 +1,4 @@
-"""The instructor's commands: stubs, course-check, grade, gradebook merge, gradescope-bundle, gradescope-run.
+"""The instructor's commands: stubs, notebooks, course-check, grade, gradebook merge, gradescope-bundle, gradescope-run.
 
 `add_commands(commands)` registers them on the one parser's subcommands
 (see `embedlab.cli`); each handler takes ``(args, settings)``.
@@ -30,6 +30,27 @@ def _stubs(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if stale else 0
 
 
+def _notebooks(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.authoring import notebooks
+
+    if args.solutions:
+        for path in notebooks.write_notebooks(Path(args.solutions), solution=True):
+            print(f"wrote {path}")
+        print(f"solution notebooks in {args.solutions} (never commit them)")
+    if args.write:
+        for path in notebooks.write_notebooks():
+            print(f"wrote {path.relative_to(files.REPOSITORY)}")
+        return 0
+    if args.solutions:
+        return 0
+    stale = notebooks.stale_notebooks()
+    for path in stale:
+        print(f"{path}: stale; run `embedlab notebooks --write` to regenerate it from solutions/", file=sys.stderr)
+    if not stale:
+        print("notebooks/ matches what solutions/ generates")
+    return 1 if stale else 0
+
+
 def _course_check(args: argparse.Namespace, settings: Settings) -> int:
     from embedlab.authoring import check
 
@@ -37,7 +58,7 @@ def _course_check(args: argparse.Namespace, settings: Settings) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print("every exercise has its solution, a fresh stub, a collector and tests whose points add up")
+        print("every exercise has its solution, a fresh stub and notebook, a collector and tests whose points add up")
     return 1 if problems else 0
 
 
@@ -64,7 +85,7 @@ def _grade(args: argparse.Namespace, settings: Settings) -> int:
     if warning:
         _loud(warning)
     results = grade.grade_many(folders, Path(args.out), settings, jobs=args.jobs, resume=not args.no_resume,
-                               progress=not settings.quiet, repeat=args.repeat, shard=shard)
+                               progress=settings.shows_progress(), repeat=args.repeat, shard=shard)
     if shard:
         print(f"shard {shard[0]}/{shard[1]}: {len(results)} of the {len(folders)} submissions")
     if not settings.quiet or len(results) == 1:
@@ -133,6 +154,11 @@ def add_commands(commands) -> None:
     stubs = commands.add_parser("stubs", help="check or regenerate exercises/ from solutions/")
     stubs.add_argument("--write", action="store_true", help="regenerate the stubs instead of checking them")
     stubs.set_defaults(run=_stubs)
+
+    notebooks = commands.add_parser("notebooks", help="check or regenerate notebooks/ from solutions/")
+    notebooks.add_argument("--write", action="store_true", help="regenerate the student notebooks")
+    notebooks.add_argument("--solutions", metavar="DIR", help="write the solution notebooks into DIR (not committed)")
+    notebooks.set_defaults(run=_notebooks)
 
     course_check = commands.add_parser(
         "course-check", help="check that every exercise has its solution, stub, collector and points")

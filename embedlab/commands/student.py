@@ -17,7 +17,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from embedlab import files, manifest
+from embedlab import manifest
+from embedlab.commands.plotting import plot as _plot
+from embedlab.commands.report import render_text
 from embedlab.errors import EmbedlabError
 from embedlab.settings import Settings
 
@@ -54,86 +56,34 @@ def _target(target: str) -> str | Path:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from embedlab.grading.progress import child_channel
     from embedlab.grading.suite import run_suite
 
     selected = [manifest.get(name).id for name in args.exercises]
-    print(f"grading {args.target} ({', '.join(selected) or 'all exercises'}); "
-          "models are trained for real, this takes a minute or two...", flush=True)
-    run = run_suite(_target(args.target), settings=settings, exercises=selected,
-                    extra=["-v"] if args.verbose else [], stdout=None if args.verbose else subprocess.DEVNULL)
+    if settings.shows_progress():  # quiet (CI, --quiet, a log file): the report only
+        print(f"grading {args.target} ({', '.join(selected) or 'all exercises'}); "
+              "models are trained for real, this takes a minute or two...", flush=True)
+    # pytest's own output (the grader's source, its introspection) is never the student's: the report is.
+    target = _target(args.target)
+    if args.target == "exercises":  # the student's own: each exercise from its module or from its notebook
+        from embedlab import files
+        from embedlab.authoring.notebooks import NOTEBOOKS, choose_sources
+
+        target, notes = choose_sources(files.EXERCISES, NOTEBOOKS, noted=selected or None)
+        print("\n".join(notes), flush=True) if notes else None
+    with child_channel() as channel:  # the child's progress, shown here while it runs
+        run = run_suite(target, settings=settings.replace(progress=channel), exercises=selected,
+                        stdout=subprocess.DEVNULL)
     if run.results is None:
         raise EmbedlabError(f"the autograder stopped before scoring (pytest exit status {run.returncode})")
     report = run.results
-    print(summarize(report))
+    print(render_text(report, verbose=args.verbose))
     if args.expect_score is not None and report["score"] != args.expect_score:
         print(f"expected a score of {args.expect_score}, got {report['score']}", file=sys.stderr)
         return 1
     if args.expect_score is not None:
         return 0
     return 0 if all(row["score"] == row["max_score"] for row in report["exercises"].values()) else 1
-
-
-def summarize(report: dict) -> str:
-    """The student's report of a graded run: points per exercise, then the first thing to fix."""
-    lines = []
-    first_unfinished = None
-    for exercise_id, row in report["exercises"].items():
-        mark = "done" if row["score"] == row["max_score"] else "todo"
-        lines.append(f"  [{mark}] {exercise_id:<26} {row['score']:>3} / {row['max_score']}")
-        if mark == "todo" and first_unfinished is None:
-            first_unfinished = (exercise_id, next(test for test in row["tests"] if not test["passed"]))
-    lines.append(f"  score: {report['score']} / {report['max_score']}"
-                 + (f" (+{report['bonus']} bonus)" if report.get("bonus") else ""))
-    if first_unfinished:
-        exercise_id, test = first_unfinished
-        exercise = manifest.get(exercise_id)
-        lines += ["", f"Next: {exercise_id} - {test['name']}",
-                  textwrap.fill(test["message"], width=100, initial_indent="  ", subsequent_indent="  "),
-                  textwrap.fill(f"Hint: {exercise.hints[0]}", width=100, initial_indent="  ",
-                                subsequent_indent="  ") if exercise.hints else "",
-                  f"  More hints: `embedlab hint {exercise.number} 2`"]
-    else:
-        lines += ["", "Every exercise passes. Look at your embedding: figures/ holds the plots."]
-    return "\n".join(lines)
-
-
-def _plot(args: argparse.Namespace, settings: Settings) -> int:
-    """Run each exercise that draws figures on the target, as the grader does, and describe its plots."""
-    from embedlab.grading import contract
-    from embedlab.grading import data as grading_data
-    from embedlab.grading.scoring import separability
-    from embedlab.vocabulary import INFORMATIVE_TERMS, NEGATIVE_TERMS, POSITIVE_TERMS
-
-    folder = files.REPOSITORY / args.target if args.target in KEYWORD_TARGETS else Path(args.target)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    data_dir = grading_data.ensure(settings.tfrecords_dir, settings.grading_data_dir)
-    index = ([INFORMATIVE_TERMS.index(term) for term in POSITIVE_TERMS],
-             [INFORMATIVE_TERMS.index(term) for term in NEGATIVE_TERMS])
-    shown, problems, needed = False, [], []
-    for exercise in manifest.with_figures():
-        result = contract.collect(exercise.id, folder / exercise.module_file, data_dir, seed=settings.seed,
-                                  out_dir=out)
-        # The collector reports each figure it drew as "<stage>_plot", its matrix as "<stage>_matrix".
-        drawn = {Path(value).name: key.removesuffix("_plot") for key, value in result.items()
-                 if key.endswith("_plot") and isinstance(value, str)}
-        for figure in exercise.figures:
-            stage = drawn.get(figure)
-            if stage is None:
-                continue
-            label = (f"after {exercise.budget.short_steps} steps" if stage == "short"
-                     else f"after {exercise.budget.epochs} epoch")
-            matrix = result[f"{stage}_matrix"]
-            split = separability(matrix[index[0]], matrix[index[1]])
-            print(f"{result[f'{stage}_plot']}: the embedding {label}; a straight line separates "
-                  f"{split:.0%} of the clearly positive and negative terms")
-            shown = True
-        problems += [f"{step}: {message}" for step, message in result["errors"].items()]
-        needed += [*exercise.requires, exercise.id]
-    if not shown:
-        numbers = " and ".join(str(manifest.get(exercise_id).number) for exercise_id in dict.fromkeys(needed))
-        raise EmbedlabError(f"no plot: {'; '.join(problems) or f'exercises {numbers} must work first'}")
-    return 0
 
 
 def add_commands(commands) -> None:
@@ -149,12 +99,15 @@ def add_commands(commands) -> None:
     check = commands.add_parser("check", help="grade your exercises and say what to do next")
     check.add_argument("exercises", nargs="*", help="exercise numbers or ids (default: all)")
     check.add_argument("--target", default="exercises", help="exercises (default), solutions, or a folder")
-    check.add_argument("--verbose", action="store_true", help="show pytest's own output")
+    check.add_argument("--verbose", action="store_true",
+                       help="also show the traceback of your code where it raised (your files' lines only)")
     check.add_argument("--expect-score", type=int, default=None,
                        help="exit 0 only if the total score equals this (CI uses 0 for the untouched stubs)")
+    check.add_argument("--quiet", action="store_true", help="no progress, only the report")
     check.set_defaults(run=_check)
 
     plot = commands.add_parser("plot", help="train your model and plot its 2-D embedding, as the grader does")
     plot.add_argument("--target", default="exercises", help="exercises (default), solutions, or a folder")
     plot.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
+    plot.add_argument("--quiet", action="store_true", help="no progress, only the files written")
     plot.set_defaults(run=_plot)

@@ -135,7 +135,10 @@ def prepare(
     with tqdm(total=2 * EXPECTED_PER_SPLIT, desc="reading reviews", unit=" reviews",
               disable=disable, file=sys.stderr) as bar:
         if source is None:
-            reviews = sources.read_tfds(tfds_data_dir, report, bar.update)
+            # tensorflow-datasets downloads and prepares its copy before the first review (a minute or more).
+            _quiet_tfds(show_progress)
+            bar.set_description_str(TFDS_LOADING)
+            reviews = sources.read_tfds(tfds_data_dir, report, _reading(bar))
         elif source.is_dir():
             reviews = sources.read_folder(source, report, bar.update)
         else:
@@ -242,6 +245,35 @@ def _process_exists(pid: int) -> bool:
         return True  # exists, but belongs to someone else
     return True
 
+
+
+TFDS_LOADING = "tensorflow-datasets: downloading imdb_reviews (80 MB, once) or loading its copy"
+
+
+def _reading(bar):
+    """`bar.update`, that names the bar "reading reviews" from the first review on."""
+    named = [False]
+
+    def update(count: int) -> None:
+        if not named[0]:
+            named[0] = True
+            bar.set_description_str("reading reviews", refresh=False)
+        bar.update(count)
+
+    return update
+
+
+def _quiet_tfds(show_progress: bool) -> None:
+    """Without progress, tensorflow-datasets' own download bars are off too."""
+    if show_progress:
+        return
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        return  # `sources.read_tfds` says what is missing
+    disable = getattr(tfds, "disable_progress_bar", None)  # public since tensorflow-datasets 1.0
+    if callable(disable):
+        disable()
 
 
 def _counting(items, bar):

@@ -67,6 +67,7 @@ class Collection:
         self.computes_references = computes_references
         self.result: dict[str, Any] = {"exercise": self.exercise.id, "errors": {}, "seconds": {}}
         self.references: dict[str, Any] = self.result.setdefault("references", {})
+        self.tracebacks: dict[str, str] = {}  # step -> the failure's frames in the submission's files
         self.module = None
 
     def step(self, name: str, function: Callable, *args, **kwargs):
@@ -76,6 +77,7 @@ class Collection:
             return function(*args, **kwargs)
         except (Exception, SystemExit) as error:  # any failure of student code is a result
             self.result["errors"][name] = describe_error(error, self.module_path)
+            self.tracebacks[name] = student_traceback(error, self.module_path.parent)
             return None
         finally:
             self.result["seconds"][name] = round(time.perf_counter() - started, 3)
@@ -101,6 +103,11 @@ class Collection:
 
 def describe_error(error: BaseException, module_path: Path) -> str:
     """One line: the exception, and the student's line that raised it."""
+    if isinstance(error, SyntaxError) and error.lineno:  # raised by the import, not from a frame of the file
+        name = Path(error.filename or module_path).name
+        code = (error.text or "").strip()
+        code = code if len(code) <= 120 else code[:117] + "..."
+        return f"{type(error).__name__}: {error.msg} (at {name} line {error.lineno}{': ' + code if code else ''})"
     message = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
     where = [
@@ -110,6 +117,16 @@ def describe_error(error: BaseException, module_path: Path) -> str:
     if where:
         text += f" (at {Path(module_path).name} line {where[-1].lineno}, in {where[-1].name})"
     return text
+
+
+def student_traceback(error: BaseException, folder: Path, limit: int = 8) -> str:
+    """The failure's traceback, cut to the frames of files in the submission's `folder` (the grader's
+    own frames and source are not the student's to read); the exception's own lines end it."""
+    folder = Path(folder).resolve()
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if Path(frame.filename).resolve().parent == folder][-limit:]
+    lines = ["Traceback (your code only, most recent call last):\n", *traceback.format_list(frames)]
+    return "".join(lines + traceback.format_exception_only(type(error), error)).rstrip()
 
 
 def load_module(path: Path):
@@ -177,10 +194,17 @@ def test_predictions(exercise_id: str, result: dict, questions: dict, data_dir: 
 
 
 def collect(exercise_id: str, module_path, data_dir, seed: int | None = None, out_dir=None,
-            questions: dict | None = None, runs_submission: bool = True, computes_references: bool = True) -> dict:
-    """Run one exercise of a submission (``module_path`` None: references only) and return plain data about it."""
+            questions: dict | None = None, runs_submission: bool = True, computes_references: bool = True,
+            tracebacks: bool = False) -> dict:
+    """Run one exercise of a submission (``module_path`` None: references only) and return plain data about it.
+
+    `tracebacks`: also return ``result["tracebacks"]`` ({step: the student's frames}) for `embedlab check
+    --verbose`; never in an isolated worker, whose result declares no such key.
+    """
     seed = manifest.grading_seed() if seed is None else int(seed)
     collection = Collection(exercise_id, None if module_path is None else Path(module_path), Path(data_dir), seed,
                             out_dir, questions, runs_submission, computes_references)
     collector(collection.exercise.id).collect(collection)
+    if tracebacks:
+        collection.result["tracebacks"] = dict(collection.tracebacks)
     return collection.result

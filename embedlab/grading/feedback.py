@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from embedlab import manifest
+from embedlab.grading.outcomes import NOT_IMPORTABLE
 
 NO_FILE = ("no such file", "no such file in the submission")  # how the contract and the sandbox say it
 
@@ -113,12 +114,22 @@ class Collected:
                 f"{self.where()}: not done yet ({where or not_done[0]} raises NotImplementedError). Start with "
                 f"the module docstring ('What to build') and `embedlab hint {self.exercise.number}`.",
                 pytrace=False)
+        imported = str(self.errors.get("import", ""))
+        if imported and not imported.endswith(NO_FILE):
+            # Nothing of the exercise ran: the one thing to say is why the module does not import.
+            pytest.fail(f"{self.where()} {NOT_IMPORTABLE} {imported}. Fix it and check again; nothing of "
+                        f"exercise {self.exercise.number} can be graded until then.", pytrace=False)
         reason = "; ".join(f"{step}: {self.errors[step]}" for step in relevant) or "it did not run"
         missing = any(str(self.errors[step]).endswith(NO_FILE) for step in relevant)
         if "overall time limit ran out" in reason:  # the grader's deadline, not the student's code
             pytest.fail(f"{self.where()}: not graded: {reason}", pytrace=False)
         advice = self.missing_file_advice() if missing else self.advice()
-        pytest.fail(f"{self.where()}: no result for '{key}' ({reason}). {advice}", pytrace=False)
+        if not relevant:
+            pytest.fail(f"{self.where()}: no result for '{key}' ({reason}). {advice}", pytrace=False)
+        if "(at " in reason:  # the student's code raised: its traceback is where to look
+            advice += " `embedlab check --verbose` shows the traceback of your code."
+        # Said the same way for every test the failed steps leave without data: one reason, told once.
+        pytest.fail(f"{self.where()}: no result for this test ({reason}). {advice}", pytrace=False)
 
     def missing_file_advice(self) -> str:
         """For a submission without the exercise's file: its name, and a file that looks like a misnamed copy."""

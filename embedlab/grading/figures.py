@@ -17,7 +17,13 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def figure_facts(figure) -> dict:
-    """The figure's type, its number of axes, and the first axes' texts (with positions) and limits."""
+    """The figure's type, its number of axes, and the first axes' texts, limits, axis labels and titles.
+
+    Each text is ``[text, x, y]`` with (x, y) the point it is anchored at: where
+    an ``ax.text`` is placed, or the point an ``ax.annotate`` annotates (its
+    ``xy``), wherever its label is drawn. ``titles`` holds the first axes'
+    titles (centre, left, right) and the figure's suptitle, the non-empty ones.
+    """
     from matplotlib.figure import Figure
 
     facts = {"type": type(figure).__name__, "is_figure": isinstance(figure, Figure)}
@@ -27,11 +33,20 @@ def figure_facts(figure) -> dict:
     facts["axes"] = len(axes)
     if axes:
         first = axes[0]
-        facts["texts"] = [[text.get_text(), float(text.get_position()[0]), float(text.get_position()[1])]
-                          for text in first.texts]
+        facts["texts"] = [[text.get_text(), *(float(value) for value in anchor(text))] for text in first.texts]
         facts["xlim"] = [float(value) for value in first.get_xlim()]
         facts["ylim"] = [float(value) for value in first.get_ylim()]
+        facts["xlabel"], facts["ylabel"] = str(first.get_xlabel()), str(first.get_ylabel())
+        suptitle = figure.get_suptitle() if hasattr(figure, "get_suptitle") else ""
+        facts["titles"] = [str(title) for title in (*(first.get_title(loc) for loc in ("center", "left", "right")),
+                                                    suptitle) if title]
     return facts
+
+
+def anchor(text) -> tuple[float, float]:
+    """The point a text marks: an annotation's ``xy``, a plain text's position."""
+    xy = getattr(text, "xy", None)
+    return tuple(xy) if xy is not None and hasattr(text, "xyann") else tuple(text.get_position())
 
 
 def png_facts(path) -> dict:

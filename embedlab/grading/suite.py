@@ -61,6 +61,8 @@ def suite_command(target: str | Path, results_json: Path, *, isolated: bool = Fa
             command.append(f"--questions-seed={settings.questions_seed}")
         if settings.deadline is not None:
             command.append(f"--deadline={settings.deadline}")
+        if settings.progress is not None:
+            command.append(f"--progress={Path(settings.progress).resolve()}")
     command += ["-p", "no:cacheprovider", "-q", "--no-header", "-rN"]
     selected = [manifest.get(exercise).id for exercise in exercises]
     if selected:

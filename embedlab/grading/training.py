@@ -4,7 +4,8 @@ The grader owns the data pipeline, the seed and the budget; a submission only
 provides a compiled model. Everything here runs where the student's code runs
 (in the pytest process, or in an isolated worker) and imports TensorFlow
 inside its functions; silencing TensorFlow's log is the edges' job
-(`embedlab.settings.quiet_tensorflow`).
+(`embedlab.settings.quiet_tensorflow`). A fit reports its steps to the
+process's progress (`embedlab.grading.progress`) when something shows it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from embedlab.data import records
 from embedlab.grading import data as grading_data
+from embedlab.grading import progress
 
 
 def set_determinism(seed: int) -> None:
@@ -48,18 +50,26 @@ def fit(model, data_dir: Path, epochs: int, batch_size: int, seed: int, steps: i
 
     Runs `STEPS_PER_EXECUTION` batches per call into TensorFlow
     (`several_steps_per_execution`); what the model compiled is left as it was.
+    Reports its steps to `progress.current()` (a callback that changes no weight).
     """
     import warnings
 
     set_determinism(seed)
+
+    def steps_per_epoch() -> int:
+        return steps if steps is not None else progress.steps_per_epoch(
+            records.check_framing(grading_data.train_file(data_dir)), batch_size)
+
+    callbacks = progress.current().callbacks(steps_per_epoch, 1 if steps is not None else epochs)
     with warnings.catch_warnings(), several_steps_per_execution(model):
         # Keras warns about arguments the grader does not pass (shuffle=) and
         # about the end of a finite dataset: noise in a student's report.
         warnings.simplefilter("ignore", UserWarning)
         if steps is not None:
             dataset = train_dataset(data_dir, batch_size, seed, epochs=None).take(steps)
-            return model.fit(dataset, epochs=1, verbose=0)
-        return model.fit(train_dataset(data_dir, batch_size, seed, epochs=1), epochs=epochs, verbose=0)
+            return model.fit(dataset, epochs=1, verbose=0, callbacks=callbacks)
+        return model.fit(train_dataset(data_dir, batch_size, seed, epochs=1), epochs=epochs, verbose=0,
+                         callbacks=callbacks)
 
 
 @contextlib.contextmanager

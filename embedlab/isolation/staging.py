@@ -157,6 +157,11 @@ def public_data_dir(data_dir: Path) -> Path:
     return files.replace_folder(staging, public)
 
 
+def _plot_keys(result: dict) -> list[str]:
+    """The items naming a plot a collector drew: ``<stage>_plot`` (e.g. trained_plot), by convention."""
+    return [key for key in result if isinstance(key, str) and key.endswith("_plot")]
+
+
 def expected_figures(exercise_id: str, result: dict) -> list[str]:
     """The plot files a worker may hand back: the manifest's ``figures``, the collector's ``FIGURES`` and
     the file its ``saved`` item names (bare ``.png`` names only)."""
@@ -167,7 +172,7 @@ def expected_figures(exercise_id: str, result: dict) -> list[str]:
     saved = result.get("saved")
     if isinstance(saved, dict) and type(saved.get("path")) is str:
         names.append(Path(saved["path"]).name)
-    for key in ("trained_plot", "short_plot"):
+    for key in _plot_keys(result):
         if type(result.get(key)) is str:
             names.append(Path(result[key]).name)
     return [name for name in dict.fromkeys(names) if name.endswith(".png") and "/" not in name and name[0] != "."]
@@ -189,7 +194,7 @@ def bring_figures(out: Path, target: Path, result: dict, names: list[str]) -> No
         files.write_atomic(target / name, data)
         os.chmod(target / name, 0o644)
         copied[name] = target / name
-    for key in ("trained_plot", "short_plot"):
+    for key in _plot_keys(result):
         if key in result:
             name = Path(str(result[key])).name
             if name in copied:

@@ -1,4 +1,5 @@
-"""Exercise 6: the plot, graded as objects (texts and positions), and the learned geometry."""
+"""Exercise 6: the plot, graded as objects (texts and the points they mark, limits, title), and the learned
+geometry. How the labels look (markers, fonts, where beside its point a label is drawn) is not graded."""
 
 import numpy as np
 import pytest
@@ -17,7 +18,8 @@ def _figure(collected):
     figure = collected.need("figure", "plot_embedding")
     collected.check(figure["is_figure"], (
         f"plot_embedding(matrix, vocabulary) returned a {figure['type']}; expected a matplotlib Figure "
-        "(fig, ax = plt.subplots(...); ...; return fig)."))
+        "(figure = Figure(figsize=FIGURE_SIZE); FigureCanvasAgg(figure); ax = figure.add_subplot(); ...; "
+        "return figure)."))
     collected.check(figure["axes"] == 1, f"the figure has {figure['axes']} axes; expected exactly one.")
     return figure
 
@@ -37,11 +39,19 @@ def test_one_text_per_term_at_its_point(collected):
     texts = figure["texts"]
     collected.check(sorted(text for text, _, _ in texts) == sorted(INFORMATIVE_TERMS), (
         f"the axes hold {len(texts)} texts ({[t for t, _, _ in texts][:5]}...); expected the 50 informative terms, "
-        "one ax.text(x, y, term) each."))
+        "one ax.annotate(term, (x, y), ...) or ax.text(x, y, term) each."))
     for text, x, y in texts:
         row = matrix[INFORMATIVE_TERMS.index(text)]
         collected.check(np.allclose([x, y], row, atol=1e-5), (
-            f"'{text}' is drawn at ({x:.4f}, {y:.4f}); its row of the matrix is ({row[0]:.4f}, {row[1]:.4f})."))
+            f"'{text}' marks the point ({x:.4f}, {y:.4f}); its row of the matrix is ({row[0]:.4f}, {row[1]:.4f})."))
+
+
+def _draws_the_matrix(collected) -> bool:
+    """Whether the figure's texts mark the grading-time matrix's rows (the test of one text per term)."""
+    texts = {text: (x, y) for text, x, y in _figure(collected)["texts"]}
+    matrix = _matrix(collected)
+    return all(np.allclose(texts.get(term, (np.nan, np.nan)), matrix[row], atol=1e-5)
+               for row, term in enumerate(INFORMATIVE_TERMS))
 
 
 @pytest.mark.points(2)
@@ -63,15 +73,29 @@ def test_mismatched_matrix_is_a_value_error(collected):
     collected.check(raised == "ValueError",
                     f"plot_embedding(matrix[:10], 50 terms) raised {raised}; expected ValueError.")
     # Refusing bad input counts for a function that draws good input: the same grading-time matrix's texts.
-    texts = {text: (x, y) for text, x, y in _figure(collected)["texts"]}
-    matrix = _matrix(collected)
-    collected.check(all(np.allclose(texts.get(term, (np.nan, np.nan)), matrix[row], atol=1e-5)
-                for row, term in enumerate(INFORMATIVE_TERMS)), (
+    collected.check(_draws_the_matrix(collected), (
         "plot_embedding raises ValueError for a mismatched matrix, but it does not yet draw a matching one "
         "(see the test of one text per term): this point comes with that one."))
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
+def test_title_and_axis_labels(collected):
+    """the title passed is the plot's title, and both axes are labelled"""
+    figure = _figure(collected)
+    title = collected.questions.get("title")
+    collected.check(title in figure.get("titles", []), (
+        f"plot_embedding(matrix, vocabulary, title={title!r}) drew the titles {figure.get('titles', [])}; expected "
+        "that title (ax.set_title(title))."))
+    unlabelled = [axis for axis in ("xlabel", "ylabel") if not str(figure.get(axis, "")).strip()]
+    collected.check(not unlabelled, f"the axes have no {' and no '.join(unlabelled)}; expected a label on each "
+                    "axis (ax.set_xlabel('dimension 1'), ax.set_ylabel('dimension 2')).")
+    # A title counts on a plot that draws the matrix, like the point for refusing a mismatched one.
+    collected.check(_draws_the_matrix(collected), (
+        "plot_embedding sets the title and axis labels, but it does not yet draw the matrix "
+        "(see the test of one text per term): this point comes with that one."))
+
+
+@pytest.mark.points(1)
 def test_save_writes_a_png(collected):
     """save_embedding_plot writes a PNG file"""
     saved = collected.need("saved", "save_embedding_plot")

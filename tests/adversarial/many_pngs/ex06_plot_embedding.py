@@ -5,7 +5,7 @@ OUT = os.path.join(os.environ.get("HOME", "."), "..", "out")  # the worker's out
 
 MAGIC = b"\x89PNG\r\n\x1a\n"
 os.makedirs(OUT + "/figures", exist_ok=True)
-names = ["embedding_trained.png", "embedding_short.png", "random_embedding.png"]
+names = ["embedding_trained.png", "embedding_short.png", "embedding_initial.png", "random_embedding.png"]
 for index in range(120):
     name = names[index] if index < len(names) else f"plot_{index}.png"
     try:
