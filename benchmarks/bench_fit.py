@@ -32,7 +32,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
 from embedlab import files, manifest  # noqa: E402
-from embedlab.settings import quiet_tensorflow  # noqa: E402
+from embedlab.quiet import quiet_tensorflow  # noqa: E402
 
 QUESTIONS_SEED = 1  # any fixed draw: the questions do not change the training
 

@@ -185,7 +185,8 @@ def arguments(argv: list[str] | None):
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     # This script is an edge: it reads the environment once, here.
-    from embedlab.settings import Settings, quiet_tensorflow
+    from embedlab.quiet import quiet_tensorflow
+    from embedlab.settings import Settings
 
     quiet_tensorflow()
     if args.from_json:

@@ -19,7 +19,8 @@ from embedlab import __version__
 from embedlab.commands import data, instructor, student
 from embedlab.errors import EmbedlabError
 from embedlab.grading.progress_display import shown
-from embedlab.settings import Settings, quiet_tensorflow
+from embedlab.quiet import quiet_tensorflow
+from embedlab.settings import Settings
 
 GROUPS = (("data", data), ("student", student), ("instructor", instructor))
 

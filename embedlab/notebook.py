@@ -28,7 +28,8 @@ from embedlab import __version__, files, manifest
 from embedlab.authoring import export, sources
 from embedlab.authoring.notebooks import NOTEBOOKS
 from embedlab.errors import EmbedlabError
-from embedlab.settings import Settings, quiet_tensorflow
+from embedlab.quiet import quiet_tensorflow
+from embedlab.settings import Settings
 
 KEYWORD_FOLDERS = {"exercises": files.EXERCISES, "solutions": files.SOLUTIONS}
 
@@ -136,10 +137,7 @@ def _stage(exercise: manifest.Exercise, content: dict, others: str | Path | None
         folder = KEYWORD_FOLDERS.get(str(others), Path(others))
         if not Path(folder).is_dir():
             raise EmbedlabError(f"{folder}: no such folder of exercise modules")
-    staged = scratch / sources.STAGED_NAME
-    shutil.copytree(folder, staged, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    files.write_atomic(staged / exercise.module_file, export.module_source(content))
-    return staged
+    return sources.stage(folder, {exercise.module_file: export.module_source(content)}, scratch)
 
 
 def _read_notebook(exercise: manifest.Exercise, notebook: str | Path | None) -> tuple[dict, str, str]:

@@ -34,7 +34,8 @@ from embedlab.grading import deadline, suite_progress
 from embedlab.grading import outcomes as graded
 from embedlab.grading.feedback import Collected
 from embedlab.grading.table import score_table
-from embedlab.settings import Settings, quiet_tensorflow
+from embedlab.quiet import quiet_tensorflow
+from embedlab.settings import Settings
 
 
 def pytest_addoption(parser):

@@ -22,7 +22,7 @@ MAX_LINES = 300
 # Floors, low to high: a module may import its own floor and the floors below.
 FLOORS = {
     "embedlab": 0, "embedlab.errors": 0, "embedlab.files": 0, "embedlab.manifest": 0, "embedlab.settings": 0,
-    "embedlab.vocabulary": 0,
+    "embedlab.vocabulary": 0, "embedlab.quiet": 0,
     "embedlab.data": 1,
     "embedlab.authoring": 2,
     "embedlab.grading": 3,
@@ -35,7 +35,8 @@ FLOORS = {
 # Where configuration is read: the command line, the pytest plugin, the settings object itself.
 # The forkserver is a process's entry point too: it sets each forked child's environment.
 # The notebook API is the student's entry point in a kernel: it finds the notebook's path there.
-EDGES = {"embedlab.settings", "embedlab.cli", "embedlab.__main__", "embedlab.pytest_plugin",
+# embedlab.quiet sets TensorFlow's log level in the environment of the process whose edge calls it.
+EDGES = {"embedlab.settings", "embedlab.quiet", "embedlab.cli", "embedlab.__main__", "embedlab.pytest_plugin",
          "embedlab.isolation.forkserver", "embedlab.notebook"}
 
 

@@ -24,7 +24,8 @@ from embedlab import cli, files
 from embedlab.data import records
 from embedlab.grading import data as grading_data
 from embedlab.grading import progress
-from embedlab.settings import TF_NOISE, Settings
+from embedlab.quiet import TF_NOISE
+from embedlab.settings import Settings
 
 from data_fixtures import prepared_data  # noqa: F401 - a fixture
 
@@ -262,7 +263,7 @@ def test_the_import_filter_drops_the_noise_and_keeps_the_rest(tmp_path):
     (package / "__init__.py").write_text(
         f"import os\nos.write(2, {noise!r}.encode())\nos.write(2, b'a line of its own\\n')\n"
         "raise RuntimeError('a broken install')\n")
-    script = ("import sys\nfrom embedlab.settings import quiet_tensorflow\nquiet_tensorflow()\n"
+    script = ("import sys\nfrom embedlab.quiet import quiet_tensorflow\nquiet_tensorflow()\n"
               "print('before', file=sys.stderr, flush=True)\nimport tensorflow\n")
     completed = subprocess.run([sys.executable, "-c", script], env=child_env(PYTHONPATH=str(tmp_path)),
                                capture_output=True, text=True, timeout=60)
@@ -309,7 +310,7 @@ def test_ci_sets_the_quiet_level():
     """CI runs with TensorFlow's errors hidden too (level 3): "failed call to cuInit" is an error."""
     assert "TF_CPP_MIN_LOG_LEVEL=3" in (files.REPOSITORY / ".ci" / "run").read_text()
     environ: dict[str, str] = {}
-    from embedlab.settings import quiet_tensorflow
+    from embedlab.quiet import quiet_tensorflow
 
     quiet_tensorflow(environ)
     assert environ == {"TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -73,7 +73,7 @@ def choose_sources(exercises_folder: Path, notebooks_folder: Path, scratch: Path
         if note and (shown is None or exercise.id in shown):
             notes.append(note)
         if which == "notebook":
-            chosen[exercise.module_file] = notebook
+            chosen[exercise.module_file] = exported(notebook)
     if not chosen:
         return exercises_folder, notes
     if scratch is None:
@@ -82,14 +82,18 @@ def choose_sources(exercises_folder: Path, notebooks_folder: Path, scratch: Path
     return stage(exercises_folder, chosen, Path(scratch)), notes
 
 
-def stage(exercises_folder: Path, notebooks: dict[str, Path], scratch: Path) -> Path:
-    """`scratch`/exercises: a copy of `exercises_folder` with each ``{module file: notebook}`` exported over it."""
+def stage(exercises_folder: Path, modules: dict[str, str], scratch: Path) -> Path:
+    """`scratch`/exercises: a copy of `exercises_folder` with each ``{module file: source}`` written over it."""
     staged = scratch / STAGED_NAME
-    if exercises_folder.is_dir():
+    if Path(exercises_folder).is_dir():
         shutil.copytree(exercises_folder, staged, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"))
     staged.mkdir(parents=True, exist_ok=True)
-    for module_file, notebook in notebooks.items():
-        files.write_atomic(staged / module_file, f"# Exported from {notebook.name}: its code cells.\n"
-                           + export.module_source(export.read(notebook)))
+    for module_file, source in modules.items():
+        files.write_atomic(staged / module_file, source)
     return staged
+
+
+def exported(notebook: Path) -> str:
+    """A notebook's code cells as the module graded in its place, saying where it came from."""
+    return f"# Exported from {notebook.name}: its code cells.\n" + export.module_source(export.read(notebook))

@@ -22,11 +22,15 @@ def _stubs(args: argparse.Namespace, settings: Settings) -> int:
         for path in stubs.write_stubs():
             print(f"wrote {path.relative_to(files.REPOSITORY)}")
         return 0
-    stale = stubs.stale_stubs()
+    return _report_stale(stubs.stale_stubs(), "exercises/", "stubs")
+
+
+def _report_stale(stale: list, folder: str, command: str) -> int:
+    """Name each generated file that differs from what solutions/ generates; 1 if any does."""
     for path in stale:
-        print(f"{path}: stale; run `embedlab stubs --write` to regenerate it from solutions/", file=sys.stderr)
+        print(f"{path}: stale; run `embedlab {command} --write` to regenerate it from solutions/", file=sys.stderr)
     if not stale:
-        print("exercises/ matches what solutions/ generates")
+        print(f"{folder} matches what solutions/ generates")
     return 1 if stale else 0
 
 
@@ -43,12 +47,7 @@ def _notebooks(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.solutions:
         return 0
-    stale = notebooks.stale_notebooks()
-    for path in stale:
-        print(f"{path}: stale; run `embedlab notebooks --write` to regenerate it from solutions/", file=sys.stderr)
-    if not stale:
-        print("notebooks/ matches what solutions/ generates")
-    return 1 if stale else 0
+    return _report_stale(notebooks.stale_notebooks(), "notebooks/", "notebooks")
 
 
 def _course_check(args: argparse.Namespace, settings: Settings) -> int:

@@ -101,7 +101,7 @@ def shown(show: bool, stream=None):
     """While inside, this process's progress renders on `stream` (default: stderr) if `show`; yields it.
 
     The renderer writes to its own copy of the stream's file descriptor: stderr
-    held back meanwhile (`embedlab.settings.filtered_stderr`, while TensorFlow
+    held back meanwhile (`embedlab.quiet.filtered_stderr`, while TensorFlow
     is imported) does not hold the progress back too.
     """
     if not show:

@@ -4,7 +4,7 @@ The grader owns the data pipeline, the seed and the budget; a submission only
 provides a compiled model. Everything here runs where the student's code runs
 (in the pytest process, or in an isolated worker) and imports TensorFlow
 inside its functions; silencing TensorFlow's log is the edges' job
-(`embedlab.settings.quiet_tensorflow`). A fit reports its steps to the
+(`embedlab.quiet.quiet_tensorflow`). A fit reports its steps to the
 process's progress (`embedlab.grading.progress`) when something shows it.
 """
 

@@ -107,5 +107,5 @@ def worker_env(work: str, mode: str) -> dict[str, str]:
         "HOME": f"{work}/home", "TMPDIR": "/tmp" if mode == "bwrap" else f"{work}/tmp",
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{work}/home/.matplotlib",
-        "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": f"{work}/home/.keras",
+        "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": f"{work}/home/.keras",
     }

@@ -34,7 +34,7 @@ import shutil
 import sys
 
 from embedlab.isolation.worker import die_with_parent, prctl
-from embedlab.settings import quiet_tensorflow
+from embedlab.quiet import quiet_tensorflow
 
 PR_SET_CHILD_SUBREAPER = 36
 ENTRIES = ("out", "home", "tmp")
@@ -174,8 +174,8 @@ def main() -> int:
     os.dup2(2, 1)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     die_with_parent()
-    # TensorFlow reads its log level once, when imported here: the workers' "2" would still let through
-    # "failed call to cuInit" (an error on every machine without a GPU) into each worker's stderr.
+    # TensorFlow reads its log level once, when imported here: below 3 it lets "failed call to cuInit"
+    # (an error on every machine without a GPU) into each worker's stderr, whatever the parent set.
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     quiet_tensorflow()
     unmade = _preload()
