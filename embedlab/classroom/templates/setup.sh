@@ -13,7 +13,7 @@
 #   EMBEDLAB_SOURCE        a copy of the reviews archive to prepare the data from, instead of
 #                          source/data/*.tar.gz (bundled) or tensorflow-datasets' download
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 TF_CPP_MIN_LOG_LEVEL=2
+export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 TF_CPP_MIN_LOG_LEVEL=3
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 VENV="${EMBEDLAB_VENV:-/opt/embedlab-venv}"
