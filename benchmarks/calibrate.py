@@ -7,7 +7,8 @@ Usage::
                                    [--update-manifest]
 
 For every model exercise (``is_model``: those with ``thresholds`` in
-exercises.toml) it trains the reference solution in ``solutions/`` exactly
+exercises.toml), and every exercise graded on figures of its own (``marks``:
+`calibration_marks.py`), it trains the reference solution in ``solutions/`` exactly
 as the autograder does (`embedlab.grading.contract.collect`: the grader's
 pipeline, budget and seeding) with seeds 1..runs-1 and the grader's own
 seed, and scores the test predictions with `embedlab.grading.scoring`. The
@@ -35,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from calibration_marks import marks_exercises, marks_report, misses, run_mark_variants, run_marks, update_marks
 from calibration_report import below, format_report, summarize
 
 from embedlab import files, manifest
@@ -147,8 +149,9 @@ def update_manifest(thresholds: dict[str, dict]) -> None:
 
 # ------------------------------------------------------------------- main
 def resolve(names: list[str] | None) -> list[str]:
-    """The model exercises named (by id or number), in the manifest's order; all of them if none."""
-    models = [exercise.id for exercise in model_exercises()]
+    """The calibrated exercises named (by id or number), in the manifest's order; all of them if none."""
+    models = [exercise.id for exercise in manifest.load()
+              if exercise in model_exercises() or exercise in marks_exercises()]
     if not names:
         return models
     chosen = []
@@ -158,7 +161,7 @@ def resolve(names: list[str] | None) -> list[str]:
         except EmbedlabError as error:
             raise SystemExit(str(error)) from None
         if exercise.id not in models:
-            raise SystemExit(f"{name}: not a model exercise (choose from {', '.join(models)})")
+            raise SystemExit(f"{name}: not a calibrated exercise (choose from {', '.join(models)})")
         if exercise.id not in chosen:
             chosen.append(exercise.id)
     return chosen
@@ -194,12 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         seeds, elapsed = saved["seeds"], saved["elapsed"]
         results = {exercise_id: (rows, summarize(rows, exercise_id))
                    for exercise_id, rows in saved["solutions"].items()}
-        return finish(args, results, saved["variants"], seeds, elapsed, saved.get("geometry", []))
+        from calibration_marks import summarize_marks
+
+        marks = {exercise_id: (rows, summarize_marks(rows, dict(manifest.get(exercise_id).mark_margins)))
+                 for exercise_id, rows in saved.get("marks", {}).items()}
+        return finish(args, results, saved["variants"], seeds, elapsed, saved.get("geometry", []), marks,
+                      saved.get("mark_variants", {}))
 
     settings = Settings.from_environment(tfrecords_dir=args.tfrecords)
     from embedlab.grading import data as grading_data
 
-    exercises = resolve(args.exercises)
+    chosen = resolve(args.exercises)
+    exercises = [exercise_id for exercise_id in chosen if manifest.get(exercise_id).is_model]
+    marked = [exercise_id for exercise_id in chosen if manifest.get(exercise_id).marks]
     data_dir = grading_data.ensure(settings.tfrecords_dir, settings.grading_data_dir)
     labels = grading_data.load_test_labels(data_dir)
     seeds = run_seeds(args.runs)
@@ -220,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
 
     variant_results = {} if args.no_variants else measure_variants(exercises, results, data_dir, labels,
                                                                    args.variant_runs)
+    marks = run_marks(marked, data_dir, seeds)
+    mark_variants = {} if args.no_variants else run_mark_variants(mark_variant_list(), marks, data_dir,
+                                                                  run_seeds(args.variant_runs))
     elapsed = time.perf_counter() - started
     geometry = []
     if not args.exercises:
@@ -231,8 +244,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.save_json:
         Path(args.save_json).write_text(json.dumps({
             "seeds": seeds, "elapsed": elapsed, "variants": variant_results, "geometry": geometry,
-            "solutions": {exercise_id: rows for exercise_id, (rows, _) in results.items()}}, indent=1))
-    return finish(args, results, variant_results, seeds, elapsed, geometry)
+            "solutions": {exercise_id: rows for exercise_id, (rows, _) in results.items()},
+            "marks": {exercise_id: rows for exercise_id, (rows, _) in marks.items()},
+            "mark_variants": mark_variants}, indent=1))
+    return finish(args, results, variant_results, seeds, elapsed, geometry, marks, mark_variants)
+
+
+def mark_variant_list() -> dict[str, dict]:
+    """The weak variants of the exercises graded on figures of their own."""
+    from embedlab.authoring import variants
+
+    ids = {exercise.id for exercise in marks_exercises()}
+    return {variant["name"]: variant for variant in variants.load()
+            if variant["graded"] in ids and not variants.is_style(variant)}
 
 
 def measure_variants(exercises: list[str], results: dict, data_dir: Path, labels, runs: int) -> dict[str, list[dict]]:
@@ -258,13 +282,15 @@ def measure_variants(exercises: list[str], results: dict, data_dir: Path, labels
 
 
 def finish(args, results: dict, variant_results: dict, seeds: list[int], elapsed: float,
-           geometry: list[dict]) -> int:
+           geometry: list[dict], marks: dict | None = None, mark_variants: dict | None = None) -> int:
     from embedlab.authoring import variants
 
-    known = load_variants()
+    known, marks, mark_variants = load_variants(), marks or {}, mark_variants or {}
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(format_report(results, variant_results, known, seeds, elapsed, geometry, geometry_exercise()))
+    report = format_report(results, variant_results, known, seeds, elapsed, geometry, geometry_exercise(),
+                           extra=marks_report(marks, mark_variants, mark_variant_list()))
+    output.write_text(report)
     print(f"wrote {output}")
 
     problems = []
@@ -279,6 +305,16 @@ def finish(args, results: dict, variant_results: dict, seeds: list[int], elapsed
                          for row in rows if not below(row, threshold)]
     problems += [f"{geometry_exercise().id[:4]} geometry seed {row['seed']}: trained embedding separates only "
                  f"{row['trained']:.0%}" for row in geometry if not row["trained"] >= 1.0]
+    for exercise_id, (rows, summary) in marks.items():
+        problems += [f"{exercise_id} seed {row['seed']} misses its own marks or raised {row['errors']}"
+                     for row in rows if row["errors"] or misses(row, summary["mark"])]
+    for name, rows in mark_variants.items():
+        variant = mark_variant_list()[name]
+        marks_of = marks[variant["graded"]][1]["mark"] if variant["graded"] in marks else {}
+        wanted = {figure: marks_of[figure] for figure in variant.get("below", ()) if figure in marks_of}
+        problems += [f"weak variant {name} seed {row['seed']} reaches the mark of {figure}"
+                     for row in rows for figure, mark in wanted.items()
+                     if row["figures"].get(figure, float("nan")) >= mark]
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     if args.update_manifest:
@@ -286,6 +322,7 @@ def finish(args, results: dict, variant_results: dict, seeds: list[int], elapsed
             print("exercises.toml not updated: fix the problems above first", file=sys.stderr)
         else:
             update_manifest({exercise_id: summary["threshold"] for exercise_id, (_, summary) in results.items()})
+            update_marks({exercise_id: summary["mark"] for exercise_id, (_, summary) in marks.items()})
             print(f"updated {manifest.MANIFEST_PATH.relative_to(files.REPOSITORY)}")
     return 1 if problems else 0
 

@@ -176,10 +176,13 @@ def variants_table(results: dict, variant_results: dict, known: dict) -> list[st
 
 
 def format_report(results: dict, variant_results: dict, known_variants: dict, seeds: list[int], elapsed: float,
-                  geometry: list[dict] | None = None, geometry_exercise: manifest.Exercise | None = None) -> str:
-    """The whole report: `results` is {exercise id: (runs, summary)}, `variant_results` {variant name: runs}."""
+                  geometry: list[dict] | None = None, geometry_exercise: manifest.Exercise | None = None,
+                  extra: list[str] | None = None) -> str:
+    """The whole report: `results` is {exercise id: (runs, summary)}, `variant_results` {variant name: runs};
+    `extra`: the section on the figures other than accuracy and AUC (`calibration_marks.marks_report`)."""
     lines = header(seeds, elapsed) + summary_table(results) + runs_tables(results)
     lines += variants_table(results, variant_results, known_variants)
+    lines += extra or []
     lines += format_geometry(geometry or [], geometry_exercise) if geometry_exercise else []
     lines += NOTES
     return "\n".join(lines) + "\n"

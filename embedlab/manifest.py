@@ -63,6 +63,11 @@ class Exercise:
     # (test key, hint): for each graded test, by its function name without "test_", what to look at after
     # failing it (`embedlab check`); `hints` are the tiers of `embedlab hint`.
     test_hints: tuple[tuple[str, str], ...] = ()
+    # Pass marks of graded figures other than accuracy / AUC (a neighbour agreement, a probe score...), each
+    # the lowest value over calibration runs minus its margin in `mark_margins` (docs/calibration.md); the
+    # collector's `calibrated_figures` computes them in the trusted process.
+    marks: tuple[tuple[str, float], ...] = ()
+    mark_margins: tuple[tuple[str, float], ...] = ()
 
     @property
     def module_file(self) -> str:
@@ -79,6 +84,14 @@ class Exercise:
 
     def check_points(self, check: str) -> int | None:
         return dict(self.checks).get(check)
+
+    def mark(self, figure: str) -> float:
+        """The pass mark of the calibrated figure `figure` (`marks`)."""
+        marks = dict(self.marks)
+        if figure not in marks:
+            raise EmbedlabError(f"exercise {self.id}: no pass mark for {figure!r} in exercises.toml "
+                                f"(marks: {sorted(marks) or 'none'})")
+        return marks[figure]
 
     def hint_for(self, test: str) -> str | None:
         """The hint for a student who failed the graded test `test` (its key, or its function name)."""
@@ -114,6 +127,8 @@ def _exercise(entry: dict, path: Path) -> Exercise:
         values["requires"] = tuple(entry.get("requires", ()))
         values["figures"] = tuple(entry.get("figures", ()))
         values["test_hints"] = tuple((str(test), str(hint)) for test, hint in entry.get("test_hints", {}).items())
+        for key in ("marks", "mark_margins"):
+            values[key] = tuple((str(figure), float(value)) for figure, value in entry.get(key, {}).items())
     except (TypeError, ValueError, AttributeError) as error:
         raise EmbedlabError(f"{path}: exercise {name}: {error}") from None
     return Exercise(**values)

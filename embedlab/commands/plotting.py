@@ -29,7 +29,12 @@ def plot(args: argparse.Namespace, settings: Settings) -> int:
     data_dir = grading_data.ensure(settings.tfrecords_dir, settings.grading_data_dir)
     shown, problems, needed = False, [], []
     questions_seed = settings.questions_seed_or_new()
-    for exercise in manifest.with_figures():
+    chosen = [manifest.get(name) for name in getattr(args, "exercises", None) or []]
+    unfit = [exercise.id for exercise in chosen if not exercise.figures]
+    if unfit:
+        raise EmbedlabError(f"{', '.join(unfit)}: no figures to draw (exercises with figures: "
+                            f"{', '.join(str(exercise.number) for exercise in manifest.with_figures())})")
+    for exercise in chosen or manifest.with_figures():
         # The plot of the grader's random matrix is one of the questions the collector asks, as in grading.
         questions = contract.make_questions(exercise.id, data_dir, questions_seed)
         progress.current().exercise_started(exercise.id)  # on a terminal: its training's progress

@@ -1,9 +1,10 @@
-"""`embedlab list`, `hint`, `check` and `plot`: the student's commands.
+"""`embedlab list`, `hint`, `check`, `plot` and `projector`: the student's commands.
 
 `check` runs the graded suite (`embedlab.grading.suite`) in a child pytest
 and turns its results into a short report: points per exercise, the first
 thing to fix, and the next hint. `plot` draws the figures of the exercises
-that declare some (``figures`` in exercises.toml) from the student's code.
+that declare some (``figures`` in exercises.toml) from the student's code;
+`projector` exports a trained embedding for the Embedding Projector.
 
 `add_commands(commands)` registers them on the one parser's subcommands
 (see `embedlab.cli`); each handler takes ``(args, settings)``.
@@ -18,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 from embedlab import manifest
+from embedlab.commands import projector
 from embedlab.commands.plotting import plot as _plot
 from embedlab.commands.report import render_text
 from embedlab.errors import EmbedlabError
@@ -106,8 +108,11 @@ def add_commands(commands) -> None:
     check.add_argument("--quiet", action="store_true", help="no progress, only the report")
     check.set_defaults(run=_check)
 
-    plot = commands.add_parser("plot", help="train your model and plot its 2-D embedding, as the grader does")
+    plot = commands.add_parser("plot", help="train your models and draw the exercises' figures, as the grader does")
+    plot.add_argument("exercises", nargs="*", help="exercise numbers or ids (default: every exercise with figures)")
     plot.add_argument("--target", default="exercises", help="exercises (default), solutions, or a folder")
     plot.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
     plot.add_argument("--quiet", action="store_true", help="no progress, only the files written")
     plot.set_defaults(run=_plot)
+
+    projector.add_command(commands)

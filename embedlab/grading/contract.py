@@ -30,7 +30,9 @@ trusted copy.
 Judging. A model collector defines ``test_predictions(result, questions,
 data_dir)``, run in the trusted process: the probabilities of the test
 reviews, computed from what the student's model exported, or `Refused`
-with the reason.
+with the reason. An exercise graded on other calibrated figures (``marks``
+in the manifest) defines ``calibrated_figures(result, questions,
+data_dir)``, run there too: {figure: value}, or `Refused`.
 """
 
 from __future__ import annotations
@@ -191,6 +193,15 @@ def test_predictions(exercise_id: str, result: dict, questions: dict, data_dir: 
     if hook is None:
         raise EmbedlabError(f"{exercise_id}: its collector defines no test_predictions()")
     return hook(result, questions, Path(data_dir))
+
+
+def calibrated_figures(exercise_id: str, result: dict, questions: dict, data_dir: Path) -> dict[str, float]:
+    """The exercise's calibrated figures (`marks` in the manifest), computed by its collector's trusted
+    ``calibrated_figures(result, questions, data_dir)`` (raises `Refused` with the reason)."""
+    hook = getattr(collector(exercise_id), "calibrated_figures", None)
+    if hook is None:
+        raise EmbedlabError(f"{exercise_id}: its collector defines no calibrated_figures()")
+    return {str(name): float(value) for name, value in hook(result, questions, Path(data_dir)).items()}
 
 
 def collect(exercise_id: str, module_path, data_dir, seed: int | None = None, out_dir=None,

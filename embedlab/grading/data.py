@@ -6,6 +6,9 @@ Layout of a grading-data folder (by default ``<tfrecords>/.grading``)::
     facts.json             facts about the data the grader needs without
                            reading it again: {"test_records": 25000}
     test_labels.npy        the 25,000 test labels: read by the grading process only
+    train_labels.npy       the training labels (public, as the training split is), in the table's order, for
+                           the grader's own computations on the training reviews (a term's polarity, a
+                           classifier fitted on exported features)
     terms/train.{npz,json} every review's terms as ids, for the grader's own
     terms/test.{npz,json}  computations (`terms`, `embedlab.grading.terms`); the
                            test table with the index of its adjacent pairs
@@ -35,12 +38,13 @@ from embedlab.data import order
 from embedlab.errors import EmbedlabError
 
 # 2: facts.json instead of exercise 1's reference.json; 3: term tables, no test terms for workers;
-# 4: the term tables hold their adjacent pairs (`TermTable.pairs`)
-FORMAT_VERSION = 4
+# 4: the term tables hold their adjacent pairs (`TermTable.pairs`); 5: the training labels beside them
+FORMAT_VERSION = 5
 # The order of the reviews the pass marks were calibrated on (docs/calibration.md).
 CALIBRATED_ORDERS = (order.SHA256_OF_RECORD,)
 FACTS_FILE = "facts.json"
 LABELS_FILE = "test_labels.npy"
+TRAIN_LABELS_FILE = "train_labels.npy"
 META_FILE = "meta.json"
 
 
@@ -74,6 +78,13 @@ def load_test_labels(data_dir: Path):
     import numpy as np
 
     return np.load(Path(data_dir) / LABELS_FILE)
+
+
+def load_train_labels(data_dir: Path):
+    """The training labels, float32 of shape (training records,), in the order of `terms(data_dir, "train")`."""
+    import numpy as np
+
+    return np.load(Path(data_dir) / TRAIN_LABELS_FILE)
 
 
 def test_records(data_dir: Path) -> int | None:
@@ -141,9 +152,13 @@ def _build(tfrecords_dir: Path, out_dir: Path, fingerprint: dict) -> None:
             records.check_schema(path)
         shutil.copyfile(train_source, train_file(staging))
 
-        labels = [parsed[records.LABELS].numpy()[:, 0] for parsed in (
-            tf.io.parse_example(serialized, records.feature_spec())
-            for serialized in tf.data.TFRecordDataset(str(test_source)).batch(1000))]
+        def labels_of(source: Path) -> list:
+            return [parsed[records.LABELS].numpy()[:, 0] for parsed in (
+                tf.io.parse_example(serialized, records.feature_spec())
+                for serialized in tf.data.TFRecordDataset(str(source)).batch(1000))]
+
+        labels = labels_of(test_source)
+        np.save(staging / TRAIN_LABELS_FILE, np.concatenate(labels_of(train_source)).astype(np.float32))
         (staging / "terms").mkdir()
         for split, source in (("train", train_source), ("test", test_source)):
             # The pair index only where the grader takes its means of n-gram scores: the test reviews.

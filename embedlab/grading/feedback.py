@@ -30,6 +30,7 @@ class Collected:
         self.data_dir = data_dir
         self.figures = {} if figures is None else figures  # what the tests measured, for the results file
         self._predictions = None
+        self._calibrated: dict | None = None
 
     @property
     def references(self) -> dict:
@@ -65,6 +66,33 @@ class Collected:
                         pytrace=False)
         self.figures.update(accuracy=scoring.accuracy(predictions, labels), auc=scoring.roc_auc(predictions, labels))
         return scoring.judge_model(predictions, labels, self.exercise.thresholds, what)
+
+    def calibrated_figure(self, name: str) -> float:
+        """The calibrated figure `name`, computed by the grader from what the submission exported (all the
+        exercise's figures at once, cached, recorded for the report); fails the test with the reason when the
+        grader refuses the exports."""
+        if self._calibrated is None:
+            from embedlab.grading import contract
+
+            reason = None
+            try:
+                self._calibrated = contract.calibrated_figures(self.exercise.id, self.data, self.questions,
+                                                               self.data_dir)
+            except contract.Refused as refused:
+                reason = str(refused)
+            if reason is not None:
+                pytest.fail(f"{self.where()}: {reason}", pytrace=False)
+        if name not in self._calibrated:
+            pytest.fail(f"{self.where()}: the grader computed no {name!r} (an error of the grader, not of your "
+                        "code: tell your instructor)", pytrace=False)
+        self.figures[name] = self._calibrated[name]
+        return self._calibrated[name]
+
+    def judge_mark(self, name: str, what: str, advice: str = "") -> None:
+        """Fail unless the calibrated figure `name` reaches its pass mark; the message gives both."""
+        value, mark = self.calibrated_figure(name), self.exercise.mark(name)
+        self.check(value >= mark, f"{what}: {value:.4f}, below the pass mark {mark:.4f} (the reference's lowest "
+                                  f"over calibration runs minus a margin, docs/calibration.md). {advice}".rstrip())
 
     def __getitem__(self, key):
         """The value collected under `key`; a missing one fails the test as `need` does (never a KeyError)."""

@@ -105,6 +105,19 @@ def judge(result: dict, questions: dict, vocabularies: list[list[str]], bigrams:
     With `bigrams`, a vocabulary's "first second" entries count the review's adjacent pairs; a vocabulary of
     single terms gives the same numbers either way. `unit` names the entries in messages.
     """
+    return verified(result, questions, vocabularies, bigrams, dimension, what, unit)[0]
+
+
+def verified_embedding(result: dict, questions: dict, vocabularies: list[list[str]], bigrams: bool,
+                       dimension: int, what: str, unit: str = "n-gram") -> tuple[list[str], np.ndarray]:
+    """The entries and their vectors (special rows dropped) of the embedding `judge` verified, or `Refused`."""
+    _, matrix, offset, vocabulary = verified(result, questions, vocabularies, bigrams, dimension, what, unit)
+    return list(vocabulary), matrix[offset:]
+
+
+def verified(result: dict, questions: dict, vocabularies: list[list[str]], bigrams: bool, dimension: int,
+             what: str, unit: str) -> tuple[FastText, np.ndarray, int, list[str]]:
+    """(the FastText computation, its embedding matrix, its special rows, its vocabulary), or `Refused`."""
     weights, answers = result.get("weights"), result.get("answers")
     reviews = questions.get("reviews")
     if weights is None or answers is None or not reviews:
@@ -130,7 +143,7 @@ def judge(result: dict, questions: dict, vocabularies: list[list[str]], bigrams:
     if best is not None and best[0] <= TOLERANCE:
         error, model, index, offset, vocabulary = best
         check_structure(result, weights[index], index, dimension, what)
-        return model
+        return model, weights[index], offset, vocabulary
     raise Refused(f"{what}: " + diagnose(result, weights, answers, reviews, vocabularies, bigrams, best, unit))
 
 
@@ -243,3 +256,4 @@ def hypotheses(weights, reviews, vocabulary, bigrams):
                     oov = [[scores[offset + i] if i >= 0 else scores[offset - 1] for i in ids] for ids in found]
                     yield ("a mean that counts the out-of-vocabulary terms (their row in the mean)",
                            sigmoid([np.mean(s) + bias if s else bias for s in oov]))
+

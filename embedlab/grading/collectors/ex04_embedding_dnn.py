@@ -16,7 +16,7 @@ import numpy as np
 
 from embedlab import manifest
 from embedlab.grading import models, transplant
-from embedlab.grading.contract import Collection
+from embedlab.grading.contract import Collection, Refused
 
 EXERCISE = __name__.rpartition(".")[2]
 RETURNS = dict(models.RETURNS)
@@ -34,3 +34,11 @@ def collect(collection: Collection) -> None:
 
 def test_predictions(result: dict, questions: dict, data_dir: Path) -> np.ndarray:
     return transplant.probabilities_of_test_reviews(ARCHITECTURE, result, questions, data_dir)
+
+
+def embedding(result: dict, questions: dict) -> tuple[list[str], np.ndarray]:
+    """The 50 terms and their trained 2-D vectors, as the architecture check verified them (`embedlab projector`)."""
+    found = transplant.verdict(ARCHITECTURE, result, questions)
+    if not found.verified:
+        raise Refused(f"no verified embedding to export: {found.reason}")
+    return list(models.VOCABULARY), found.params.first

@@ -70,6 +70,15 @@ def test_predictions(result: dict, questions: dict, data_dir: Path) -> np.ndarra
     return fasttext.probabilities(grading_data.terms(data_dir, "test"))
 
 
+def embedding(result: dict, questions: dict) -> tuple[list[str], np.ndarray]:
+    """The vocabulary's terms and their trained 16-d vectors, as the fastText check verified them."""
+    vocabularies = [entry for entry in (result.get("vocabulary"), result.get("lookup_vocabulary")) if entry]
+    if not vocabularies:
+        raise linear_mean.nothing_to_judge(result, WHAT, "vocabulary")
+    return linear_mean.verified_embedding(result, questions, vocabularies, bigrams=True, dimension=DIMENSION,
+                                          what=WHAT, unit="term")
+
+
 # ------------------------------------------------------------------ the vocabulary, judged in the grader
 def train_counts(data_dir: Path) -> TermTable:
     return grading_data.terms(data_dir, "train")

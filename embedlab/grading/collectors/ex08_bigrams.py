@@ -43,3 +43,12 @@ def test_predictions(result: dict, questions: dict, data_dir: Path) -> np.ndarra
                       "vocabulary=..., output_mode='count', sparse=True) as 'What to build' says.")
     fasttext = linear_mean.judge(result, questions, [vocabulary], bigrams=True, dimension=DIMENSION, what=WHAT)
     return fasttext.probabilities(grading_data.terms(data_dir, "test"))
+
+
+def embedding(result: dict, questions: dict) -> tuple[list[str], np.ndarray]:
+    """The unigrams and bigrams and their trained 16-d vectors, as the fastText check verified them."""
+    vocabulary = result.get("lookup_vocabulary")
+    if result.get("weights") is None or not vocabulary:
+        raise linear_mean.nothing_to_judge(result, WHAT, "weights" if vocabulary else "vocabulary")
+    return linear_mean.verified_embedding(result, questions, [vocabulary], bigrams=True, dimension=DIMENSION,
+                                          what=WHAT)
