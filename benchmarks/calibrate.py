@@ -29,14 +29,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calibration_marks import marks_exercises, marks_report, misses, run_mark_variants, run_marks, update_marks
+from calibration_marks import (
+    marks_exercises,
+    marks_report,
+    misses,
+    run_mark_variants,
+    run_marks,
+    set_manifest_line,
+    update_marks,
+)
 from calibration_report import below, format_report, summarize
 
 from embedlab import files, manifest
@@ -132,19 +139,11 @@ def measure_geometry(data_dir: Path, seed: int) -> dict:
 
 # --------------------------------------------------------------- manifest
 def update_manifest(thresholds: dict[str, dict]) -> None:
-    path = manifest.MANIFEST_PATH
-    text = path.read_text()
+    text = manifest.MANIFEST_PATH.read_text()
     for exercise_id, threshold in thresholds.items():
-        block = re.search(rf'\[\[exercise\]\]\nid = "{exercise_id}"\n.*?(?=\n\[\[exercise\]\]|\Z)', text, re.S)
-        if block is None:
-            raise SystemExit(f"{path}: no exercise {exercise_id}")
-        old = block.group(0)
         line = f"thresholds = {{ accuracy = {threshold['accuracy']:.2f}, auc = {threshold['auc']:.2f} }}"
-        new, count = re.subn(r"^thresholds = \{[^}\n]*\}$", line, old, flags=re.M)
-        if count != 1:
-            raise SystemExit(f"{path}: exercise {exercise_id} has {count} 'thresholds = {{...}}' lines; expected 1")
-        text = text.replace(old, new)
-    files.write_atomic(path, text)
+        text = set_manifest_line(text, exercise_id, "thresholds", line)
+    files.write_atomic(manifest.MANIFEST_PATH, text)
 
 
 # ------------------------------------------------------------------- main
@@ -285,11 +284,11 @@ def finish(args, results: dict, variant_results: dict, seeds: list[int], elapsed
            geometry: list[dict], marks: dict | None = None, mark_variants: dict | None = None) -> int:
     from embedlab.authoring import variants
 
-    known, marks, mark_variants = load_variants(), marks or {}, mark_variants or {}
+    known, marks, mark_variants, marked = load_variants(), marks or {}, mark_variants or {}, mark_variant_list()
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     report = format_report(results, variant_results, known, seeds, elapsed, geometry, geometry_exercise(),
-                           extra=marks_report(marks, mark_variants, mark_variant_list()))
+                           extra=marks_report(marks, mark_variants, marked))
     output.write_text(report)
     print(f"wrote {output}")
 
@@ -309,7 +308,7 @@ def finish(args, results: dict, variant_results: dict, seeds: list[int], elapsed
         problems += [f"{exercise_id} seed {row['seed']} misses its own marks or raised {row['errors']}"
                      for row in rows if row["errors"] or misses(row, summary["mark"])]
     for name, rows in mark_variants.items():
-        variant = mark_variant_list()[name]
+        variant = marked[name]
         marks_of = marks[variant["graded"]][1]["mark"] if variant["graded"] in marks else {}
         wanted = {figure: marks_of[figure] for figure in variant.get("below", ()) if figure in marks_of}
         problems += [f"weak variant {name} seed {row['seed']} reaches the mark of {figure}"

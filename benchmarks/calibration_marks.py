@@ -155,17 +155,22 @@ def marks_report(results: dict, variant_results: dict, known: dict) -> list[str]
     return lines
 
 
+def set_manifest_line(text: str, exercise_id: str, key: str, line: str) -> str:
+    """`text` (exercises.toml) with the exercise's one ``key = {...}`` line replaced by `line`."""
+    block = re.search(rf'\[\[exercise\]\]\nid = "{exercise_id}"\n.*?(?=\n\[\[exercise\]\]|\Z)', text, re.S)
+    if block is None:
+        raise SystemExit(f"{manifest.MANIFEST_PATH}: no exercise {exercise_id}")
+    new, count = re.subn(rf"^{key} = \{{[^}}\n]*\}}$", line, block.group(0), flags=re.M)
+    if count != 1:
+        raise SystemExit(f"{manifest.MANIFEST_PATH}: exercise {exercise_id} has {count} '{key} = {{...}}' lines; "
+                         "expected 1")
+    return text.replace(block.group(0), new)
+
+
 def update_marks(marks: dict[str, dict[str, float]]) -> None:
     """Write each exercise's `marks = {...}` line into exercises.toml (its block must have one)."""
-    path = manifest.MANIFEST_PATH
-    text = path.read_text()
+    text = manifest.MANIFEST_PATH.read_text()
     for exercise_id, values in marks.items():
-        block = re.search(rf'\[\[exercise\]\]\nid = "{exercise_id}"\n.*?(?=\n\[\[exercise\]\]|\Z)', text, re.S)
-        if block is None:
-            raise SystemExit(f"{path}: no exercise {exercise_id}")
         line = "marks = { " + ", ".join(f"{name} = {value:.2f}" for name, value in values.items()) + " }"
-        new, count = re.subn(r"^marks = \{[^}\n]*\}$", line, block.group(0), flags=re.M)
-        if count != 1:
-            raise SystemExit(f"{path}: exercise {exercise_id} has {count} 'marks = {{...}}' lines; expected 1")
-        text = text.replace(block.group(0), new)
-    files.write_atomic(path, text)
+        text = set_manifest_line(text, exercise_id, "marks", line)
+    files.write_atomic(manifest.MANIFEST_PATH, text)

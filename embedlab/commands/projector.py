@@ -81,7 +81,7 @@ def projector(args: argparse.Namespace, settings: Settings) -> int:
     except contract.Refused as refused:
         steps = "; ".join(f"{step}: {error}" for step, error in list(result["errors"].items())[:3])
         raise EmbedlabError(f"{folder.name}/{exercise.module_file}: {refused}"
-                            + (f" ({steps})" if steps and str(refused).find(steps) < 0 else "")) from None
+                            + (f" ({steps})" if steps and steps not in str(refused) else "")) from None
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or len(terms) != len(matrix) or not np.all(np.isfinite(matrix)):
         raise EmbedlabError(f"{exercise.id}: the embedding to export has shape {matrix.shape} for {len(terms)} "

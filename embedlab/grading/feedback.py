@@ -44,17 +44,20 @@ class Collected:
         Fails the test with the reason when the grader refuses the exports.
         """
         if self._predictions is None:
-            from embedlab.grading import contract
-
-            reason = None
-            try:
-                self._predictions = contract.test_predictions(self.exercise.id, self.data, self.questions,
-                                                              self.data_dir)
-            except contract.Refused as refused:
-                reason = str(refused)
-            if reason is not None:  # outside the except: one message, not a chained traceback
-                pytest.fail(f"{self.where()}: {reason}", pytrace=False)
+            self._predictions = self._judged("test_predictions")
         return self._predictions
+
+    def _judged(self, judge: str):
+        """What the trusted judge `judge` of `embedlab.grading.contract` computes from the collected data;
+        fails the test with the reason when it refuses the exports."""
+        from embedlab.grading import contract
+
+        reason = None
+        try:
+            return getattr(contract, judge)(self.exercise.id, self.data, self.questions, self.data_dir)
+        except contract.Refused as refused:
+            reason = str(refused)
+        pytest.fail(f"{self.where()}: {reason}", pytrace=False)  # outside the except: no chained traceback
 
     def judge_pass_mark(self, labels, what: str) -> tuple[bool, str]:
         """The trusted test predictions against the labels and the pass marks; the figures are recorded."""
@@ -72,16 +75,7 @@ class Collected:
         exercise's figures at once, cached, recorded for the report); fails the test with the reason when the
         grader refuses the exports."""
         if self._calibrated is None:
-            from embedlab.grading import contract
-
-            reason = None
-            try:
-                self._calibrated = contract.calibrated_figures(self.exercise.id, self.data, self.questions,
-                                                               self.data_dir)
-            except contract.Refused as refused:
-                reason = str(refused)
-            if reason is not None:
-                pytest.fail(f"{self.where()}: {reason}", pytrace=False)
+            self._calibrated = self._judged("calibrated_figures")
         if name not in self._calibrated:
             pytest.fail(f"{self.where()}: the grader computed no {name!r} (an error of the grader, not of your "
                         "code: tell your instructor)", pytrace=False)
