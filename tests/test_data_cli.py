@@ -401,7 +401,7 @@ def test_the_one_parser_groups_every_command_by_audience(capsys):
             group = groups.setdefault(line.removesuffix(" commands:"), [])
         elif line.strip():
             group.append(line.split()[0])
-    assert groups == {"data": ["prepare", "inspect"], "student": ["list", "hint", "check", "plot"],
+    assert groups == {"data": ["prepare", "inspect"], "student": ["list", "hint", "check", "plot", "projector"],
                       "instructor": ["stubs", "notebooks", "course-check", "grade", "gradebook", "gradescope-bundle",
                                      "gradescope-prepare", "gradescope-run"]}
 
