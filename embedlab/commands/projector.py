@@ -60,7 +60,7 @@ def source_folder(target: str, exercise: manifest.Exercise) -> Path:
 def projector(args: argparse.Namespace, settings: Settings) -> int:
     import numpy as np
 
-    from embedlab.grading import contract, progress
+    from embedlab.grading import contract, linear_mean, progress
     from embedlab.grading import data as grading_data
 
     exercise = manifest.get(args.exercise)
@@ -76,11 +76,15 @@ def projector(args: argparse.Namespace, settings: Settings) -> int:
         result = contract.collect(exercise.id, folder / exercise.module_file, data_dir, seed=settings.seed,
                                   out_dir=Path(scratch), questions=questions)
     progress.current().idle()
+    where = f"{folder.name}/{exercise.module_file}"
+    if any(str(error).startswith("NotImplementedError") for error in result["errors"].values()):
+        # The same sentence as the grader's for an unwritten function: where it is, and where to start.
+        raise EmbedlabError(str(linear_mean.nothing_to_judge(result, where, "embedding")))
     try:
         terms, matrix = contract.collector(exercise.id).embedding(result, questions)
     except contract.Refused as refused:
         steps = "; ".join(f"{step}: {error}" for step, error in list(result["errors"].items())[:3])
-        raise EmbedlabError(f"{folder.name}/{exercise.module_file}: {refused}"
+        raise EmbedlabError(f"{where}: {refused}"
                             + (f" ({steps})" if steps and steps not in str(refused) else "")) from None
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or len(terms) != len(matrix) or not np.all(np.isfinite(matrix)):
