@@ -45,7 +45,7 @@ def pytest_addoption(parser):
     group.addoption("--tfrecords", default=None, help="the prepared TFRecords folder (default: tfrecords/)")
     group.addoption("--grading-data", default=None, help="grading-data folder (default: from the TFRecords)")
     group.addoption("--results-json", default=None, help="write graded outcomes to this JSON file")
-    group.addoption("--output-dir", default=None, help="folder for the embedding plots")
+    group.addoption("--output-dir", default=None, help="folder for the exercises' plots")
     group.addoption("--seed", type=int, default=None, help="grading seed (default: the course's fixed seed)")
     group.addoption("--sandbox", default=None, help="with --isolated: auto, bwrap, uid or none (default: auto)")
     group.addoption("--questions-seed", type=int, default=None,

@@ -51,12 +51,14 @@ little more than "movie" and "." (Jaccard 0.07) have a cosine of 0.995,
 both full of words of disappointment that the embedding puts together; a
 positive and a negative review about jokes, which share "the plot", "the
 acting", "jokes" and much else (Jaccard 0.30, far above a typical pair's),
-have a cosine of -0.79. The plot of this exercise (`pairs.png`) marks such
-a pair of each kind among the 2,000 and gives their figures.
+have a cosine of -0.79.
 
-The grading draws the same kind of picture from your functions (Jaccard
-against cosine, one point per pair, coloured by whether the two reviews
-have the same label) in ``similarity_pairs.png``.
+The grading draws that picture from your functions in
+``similarity_pairs.png`` (``embedlab plot 10``): Jaccard against cosine,
+one point per pair of 2,000 drawn at grading time, coloured by whether the
+two reviews have the same label, with a pair of each kind marked (A: few
+terms in common but close, B: many in common but far apart) and their
+figures given below the plot.
 
 What to build
 -------------

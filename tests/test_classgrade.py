@@ -276,7 +276,7 @@ def test_the_hash_follows_the_files_and_the_seed(tmp_path):
 
 def test_the_report_gives_the_reason_for_every_lost_point():
     text = gradebook.format_report(_fake_result("bob", 0))
-    assert "bob: 0 / 100" in text and "-10: grading: missing" in text
+    assert f"bob: 0 / {manifest.total_points()}" in text and "-10: grading: missing" in text
 
 
 def test_the_suite_command_passes_every_setting_as_one_token(tmp_path):
@@ -313,7 +313,7 @@ def test_seed_zero_reaches_the_grader_as_zero(tmp_path, monkeypatch, capsys):
     assert settings.seed == 0 and settings.time_limit == 30 and settings.quiet
     command = suite_command(tmp_path / "sub", tmp_path / "r.json", settings=settings)
     assert "--seed=0" in command and "--time-limit=30.0" in command
-    assert "sub: 0 / 100" in capsys.readouterr().out
+    assert f"sub: 0 / {manifest.total_points()}" in capsys.readouterr().out
 
 
 def test_grade_passes_repeat_and_sandbox_and_warns_loudly_without_network_isolation(tmp_path, monkeypatch, capsys):

@@ -37,12 +37,12 @@ def _result(tmp_path) -> dict:
 def test_results_follow_gradescopes_format(tmp_path):
     payload = gradescope.to_gradescope(_result(tmp_path))
     assert payload["score"] == 6 and payload["visibility"] == "visible" and payload["stdout_visibility"] == "hidden"
-    assert isinstance(payload["execution_time"], int) and "Score: 6 / 100" in payload["output"]
+    assert isinstance(payload["execution_time"], int) and f"Score: 6 / {manifest.total_points()}" in payload["output"]
     first, second = payload["tests"][:2]
     assert first == {"name": "ex01_input_pipeline: a", "number": "1.1", "score": 6, "max_score": 6,
                      "status": "passed", "output": "passed", "visibility": "visible"}
     assert second["score"] == 0 and second["status"] == "failed" and second["output"] == "why"
-    assert sum(test["max_score"] for test in payload["tests"]) == 110  # 100 + the bonus exercise
+    assert sum(test["max_score"] for test in payload["tests"]) == manifest.total_points(include_bonus=True)
     json.dumps(payload)
 
 
@@ -86,15 +86,15 @@ def test_gradescope_run_prints_the_integrity_lines_and_writes_strict_json(tmp_pa
     assert "sandbox: none" in out and "WITHOUT any isolation" in out and "FLAG: 2 gradings differ" in out
 
 
-def test_the_embedding_plot_travels_as_an_inline_image(tmp_path):
-    (drawing,) = manifest.with_figures()
+@pytest.mark.parametrize("drawing", manifest.with_figures(), ids=lambda exercise: exercise.id)
+def test_each_exercises_plot_travels_as_an_inline_image(tmp_path, drawing):
     plot = tmp_path / "figures" / drawing.id / drawing.figures[0]
     plot.parent.mkdir(parents=True)
     plot.write_bytes(PNG)
     tests = gradescope.to_gradescope(_result(tmp_path))["tests"]
     image = [test for test in tests if test.get("output_format") == "html"]
     assert len(image) == 1 and image[0]["max_score"] == 0
-    assert image[0]["name"] == f"{drawing.id}: your embedding (not graded)"
+    assert image[0]["name"] == f"{drawing.id}: your plot, {drawing.figures[0]} (not graded)"
     assert image[0]["number"] == f"{drawing.number}.0"
     assert base64.b64encode(PNG).decode() in image[0]["output"]
 

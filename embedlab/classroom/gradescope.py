@@ -70,7 +70,7 @@ def _png_html(path: Path) -> str:
         return ""
     encoded = base64.b64encode(data).decode("ascii")
     return (f'<p>Your trained 2-D embedding ({html.escape(Path(path).name)}):</p>'
-            f'<img alt="embedding plot" style="max-width:100%" src="data:image/png;base64,{encoded}"/>')
+            f'<img alt="your plot" style="max-width:100%" src="data:image/png;base64,{encoded}"/>')
 
 
 def integrity_lines(result: dict) -> list[str]:
@@ -112,7 +112,7 @@ def to_gradescope(result: dict) -> dict:
         plot = figures / exercise.id / exercise.figures[0]
         image = _png_html(plot) if plot.is_file() else ""
         if image:
-            tests.append({"name": f"{exercise.id}: your embedding (not graded)",
+            tests.append({"name": f"{exercise.id}: your plot, {exercise.figures[0]} (not graded)",
                           "number": f"{exercise.number}.0", "score": 0, "max_score": 0, "status": "passed",
                           "output": image, "output_format": "html", "visibility": "visible"})
     tests.append({"name": "grading integrity (instructor only, not graded)", "number": "0.0", "score": 0,
