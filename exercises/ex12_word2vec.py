@@ -51,10 +51,11 @@ The grader trains your model with its own pipeline (the collector): the
 ``keep_probabilities`` (threshold 1e-5), your ``skipgram_pairs`` with
 window 2 for each review, at most 3,000,000 pairs (shuffled), 4 negatives each
 from your ``draw_negatives`` and ``negative_distribution``, then one epoch of
-batches of 2,048: about a minute on 2 cores. On the reference run (seed
+batches of 2,048: 15 to 25 seconds on 2 idle cores (docs/calibration.md),
+up to a minute or two on a busy machine. On the reference run (seed
 20111) the nearest neighbours of a few terms, by cosine similarity of
 ``E``'s rows, among the 2,000 most frequent terms (rarer ones are seen
-too seldom in a minute to have settled):
+too seldom in so short a training to have settled):
 
 * horror: flicks, movies, amount, gore, slasher, mix
 * actor: cast, play, depth, best, casting, beautifully
@@ -63,7 +64,7 @@ too seldom in a minute to have settled):
 * father: daughter, friend, she's, decides, richard, bank
 * good: problem, some, pretty, language, gore, main
 
-A minute is little for word2vec (the original trained on billions of
+Half a minute is little for word2vec (the original trained on billions of
 words): the neighbours are topical ("husband" keeps company with "married"
 and "bed", "good" with the things reviews call good or not) and noisy, yet
 the geometry is already there. Measured over six seeds: for 26 hand-made

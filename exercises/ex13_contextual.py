@@ -42,7 +42,8 @@ One ``Dense(1, activation="sigmoid")`` reads the sentiment from that mean.
 
 On the real reviews (10,000 most frequent training terms, the first 200
 terms of each review, 16 dimensions, 2 heads, one epoch of batches of 32
-with Adam at 0.005: about 75 seconds on 2 idle cores, 130 on a busy machine)
+with Adam at 0.005: about 30 seconds of training on 2 idle cores, two to
+four times that on a busy machine)
 the model reaches 0.850 to 0.860 test accuracy and 0.935 AUC over six
 seeds (docs/calibration.md): below exercise 7's fastText (0.886) in the same one
 epoch, because attention has far more to learn than a mean and one pass

@@ -227,9 +227,9 @@ def draw(jaccard, cosine, labels, pairs, reviews, target: Path) -> bool:
 
     jaccard, cosine, pairs = np.asarray(jaccard), np.asarray(cosine), np.asarray(pairs)
     same = labels[pairs[:, 0]] == labels[pairs[:, 1]]
-    figure = Figure(figsize=(8, 8.2))
+    figure = Figure(figsize=(8, 7.4))
     FigureCanvasAgg(figure)
-    ax = figure.add_axes((0.1, 0.34, 0.86, 0.6))
+    ax = figure.add_axes((0.1, 0.27, 0.86, 0.66))
     for chosen, colour, name in ((same, "tab:green", "same label"), (~same, "tab:red", "different labels")):
         ax.scatter(jaccard[chosen], cosine[chosen], s=9, alpha=0.5, color=colour,
                    label=f"{name}: mean Jaccard {jaccard[chosen].mean():.3f}, mean cosine {cosine[chosen].mean():.2f}")
@@ -247,8 +247,8 @@ def draw(jaccard, cosine, labels, pairs, reviews, target: Path) -> bool:
                     fontweight="bold")
         first, second = (reviews[int(i)] for i in pairs[number])
         shared = len(set(first) & set(second))
-        lines += [f"{mark}: {words} (Jaccard {jaccard[number]:.2f}, cosine {cosine[number]:.2f}): reviews of "
-                  f"{len(first)} and {len(second)} terms sharing {shared} distinct terms"]
+        lines += [f"{mark}: {words} (Jaccard {jaccard[number]:.2f}, cosine {cosine[number]:.2f}):",
+                  f"   reviews of {len(first)} and {len(second)} terms, {shared} distinct terms in common"]
     figure.text(0.03, 0.03, "\n".join(lines), fontsize=8.5, family="monospace", va="bottom")
     target.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(target, format="png", dpi=100)

@@ -244,3 +244,10 @@ def calibrated_figures(result: dict, questions: dict, data_dir: Path) -> dict[st
 def embedding(result: dict, questions: dict) -> tuple[list[str], np.ndarray] | None:
     """The 10,000 terms and their trained target vectors, as the judge verified them (`embedlab projector`)."""
     return list(questions["vocabulary"]), skipgram.target_embedding(result, questions)
+
+
+def figure_descriptions(result: dict) -> list[tuple[str, str]]:
+    if not isinstance(result.get("neighbours_plot"), str):
+        return []
+    return [(result["neighbours_plot"], f"{', '.join(PLOT_TERMS)} and the 5 nearest terms of each (cosine) in "
+                                        "your trained word2vec vectors, on their first two principal axes")]
