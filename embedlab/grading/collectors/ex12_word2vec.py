@@ -124,6 +124,21 @@ def checked(value, shape: tuple, name: str, low: float | None = None, high: floa
     return array
 
 
+def checked_ids(value, shape: tuple, name: str, size: int) -> np.ndarray:
+    """`value` as int32 term ids of `shape` (None: any length), each in [0, size), or ValueError. Int32 from
+    the start: millions of pairs and negatives must fit the worker's memory cap (1.5 GB on Gradescope)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" or array.ndim != len(shape) or any(
+            want is not None and got != want for got, want in zip(array.shape, shape)):
+        raise ValueError(f"{name} returned shape {array.shape} of {array.dtype}; expected {shape} of integers")
+    if array.size and (array.min() < 0 or array.max() >= size):
+        raise ValueError(f"{name} returned ids outside [0, {size - 1}]")
+    ids = array.astype(np.int32)
+    if array.dtype.kind == "f" and not np.array_equal(ids, array):
+        raise ValueError(f"{name} returned numbers that are not whole term ids (or NaN)")
+    return ids
+
+
 def examples(collection: Collection, functions: dict, ids, splits) -> tuple[np.ndarray, np.ndarray]:
     """The training examples with the submission's functions: (targets, contexts: real one, then negatives)."""
     size = VOCABULARY_SIZE
@@ -135,28 +150,35 @@ def examples(collection: Collection, functions: dict, ids, splits) -> tuple[np.n
     owner = np.repeat(np.arange(len(splits) - 1), np.diff(splits))
     kept_ids, kept_owner = ids[kept], owner[kept]
     bounds = np.searchsorted(kept_owner, np.arange(len(splits)))
-    pairs = [checked(functions["skipgram_pairs"](kept_ids[start:end].copy(), WINDOW), (None, 2),
-                     "skipgram_pairs", 0, size - 1) for start, end in zip(bounds[:-1], bounds[1:])]
-    pairs = np.concatenate(pairs).astype(np.int64)
+    pairs = np.concatenate([checked_ids(functions["skipgram_pairs"](kept_ids[start:end].copy(), WINDOW), (None, 2),
+                                        "skipgram_pairs", size) for start, end in zip(bounds[:-1], bounds[1:])])
     pairs = pairs[rng.permutation(len(pairs))[:MAX_PAIRS]]
     distribution = checked(functions["negative_distribution"](counts.copy()), (size,), "negative_distribution", 0, 1)
-    negatives = checked(functions["draw_negatives"](pairs[:, 1].copy(), distribution, NEGATIVES, rng),
-                        (len(pairs), NEGATIVES), "draw_negatives", 0, size - 1).astype(np.int64)
+    negatives = checked_ids(functions["draw_negatives"](pairs[:, 1].astype(np.int64), distribution, NEGATIVES, rng),
+                            (len(pairs), NEGATIVES), "draw_negatives", size)
     collection.result["pipeline"] = {"reviews": len(splits) - 1, "terms": int(known.sum()),
                                      "kept_terms": int(kept.sum()), "pairs": len(pairs)}
-    return pairs[:, 0], np.concatenate([pairs[:, 1:], negatives], axis=1)
+    return np.ascontiguousarray(pairs[:, 0]), np.concatenate([pairs[:, 1:], negatives], axis=1)
 
 
 def fit(model, targets, contexts, budget, seed: int):
+    """One pass in the examples' order; each batch's labels (1 for the real context, then 0s) are made on
+    the fly rather than held as millions of rows (the worker's memory cap)."""
     import warnings
 
+    import tensorflow as tf
+
+    def labelled(inputs):
+        rows = tf.shape(inputs["context"])[0]
+        return inputs, tf.concat([tf.ones((rows, 1)), tf.zeros((rows, NEGATIVES))], axis=1)
+
     training.set_determinism(seed)
-    labels = np.zeros(contexts.shape, dtype=np.float32)
-    labels[:, 0] = 1.0
+    batches = (tf.data.Dataset.from_tensor_slices({"target": targets, "context": contexts})
+               .batch(budget.batch_size).map(labelled, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+               .prefetch(tf.data.AUTOTUNE))
     with warnings.catch_warnings(), training.several_steps_per_execution(model):
         warnings.simplefilter("ignore", UserWarning)
-        return model.fit({"target": targets.astype(np.int32), "context": contexts.astype(np.int32)}, labels,
-                         batch_size=budget.batch_size, epochs=budget.epochs, shuffle=False, verbose=0)
+        return model.fit(batches, epochs=budget.epochs, verbose=0)
 
 
 def answers(model, questions: dict) -> np.ndarray:
