@@ -42,28 +42,28 @@ def _cosine(u, v) -> float:
     return 0.0 if norms == 0 else float(np.dot(u, v) / norms)
 
 
+def _judge_each(collected, function: str, questions: list, reference, tolerance: float, explain) -> None:
+    """The student's answer to each grading-time pair against the reference's, within `tolerance`."""
+    got = _answers(collected, function, function, len(questions))
+    for (a, b), value in zip(questions, got):
+        expected = reference(a, b)
+        collected.check(abs(value - expected) <= tolerance, explain(a, b, value, expected))
+
+
 @pytest.mark.points(1)
 def test_jaccard_of_term_sets(collected):
     """jaccard(a, b) is |A & B| / |A | B| of the two term sets (1.0 for two empty ones)"""
-    pairs = collected.questions["term_pairs"]
-    got = _answers(collected, "jaccard", "jaccard", len(pairs))
-    for (a, b), value in zip(pairs, got):
-        expected = _jaccard(a, b)
-        collected.check(abs(value - expected) <= 1e-9, (
-            f"jaccard({_short(a)}, {_short(b)}) gave {value:.4f}; the term sets' intersection over their union "
-            f"is {expected:.4f}. Compare sets (a repeated term counts once); two empty lists give 1.0."))
+    _judge_each(collected, "jaccard", collected.questions["term_pairs"], _jaccard, 1e-9, lambda a, b, value, expected: (
+        f"jaccard({_short(a)}, {_short(b)}) gave {value:.4f}; the term sets' intersection over their union "
+        f"is {expected:.4f}. Compare sets (a repeated term counts once); two empty lists give 1.0."))
 
 
 @pytest.mark.points(1)
 def test_cosine_of_vectors(collected):
     """cosine(u, v) is u . v / (|u| |v|), 0.0 when either vector is zero"""
-    pairs = collected.questions["vector_pairs"]
-    got = _answers(collected, "cosine", "cosine", len(pairs))
-    for (u, v), value in zip(pairs, got):
-        expected = _cosine(u, v)
-        collected.check(abs(value - expected) <= 1e-6, (
-            f"cosine({_short(np.round(u, 3).tolist())}, {_short(np.round(v, 3).tolist())}) gave {value:.6f}; "
-            f"np.dot(u, v) / (norm(u) * norm(v)) is {expected:.6f}. A zero vector gives 0.0."))
+    _judge_each(collected, "cosine", collected.questions["vector_pairs"], _cosine, 1e-6, lambda u, v, value, expected: (
+        f"cosine({_short(np.round(u, 3).tolist())}, {_short(np.round(v, 3).tolist())}) gave {value:.6f}; "
+        f"np.dot(u, v) / (norm(u) * norm(v)) is {expected:.6f}. A zero vector gives 0.0."))
 
 
 @pytest.mark.points(1)

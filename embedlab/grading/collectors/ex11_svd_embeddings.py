@@ -17,7 +17,7 @@ import numpy as np
 
 from embedlab import manifest
 from embedlab.grading import data as grading_data
-from embedlab.grading import figures, logistic, models, schema, scoring, training
+from embedlab.grading import figures, linear_mean, logistic, models, schema, scoring, training
 from embedlab.grading.contract import Collection, Refused, load_module
 from embedlab.grading.models import VOCABULARY
 
@@ -189,7 +189,6 @@ def learned_embedding(collection: Collection) -> np.ndarray | None:
 
 def close_figures() -> None:
     import matplotlib.pyplot
-
     matplotlib.pyplot.close("all")
 
 
@@ -261,6 +260,9 @@ def top_singular_vectors(matrix: np.ndarray, k: int) -> np.ndarray:
 def verified_vectors(result: dict, data_dir: Path) -> tuple[list[str], np.ndarray]:
     """The exported 16-d vectors, once each column is the matching singular vector of the training PPMI."""
     vectors = result.get("vectors")
+    if not isinstance(vectors, np.ndarray) and any(str(error).startswith("NotImplementedError")
+                                                   for error in result.get("errors", {}).values()):
+        raise linear_mean.nothing_to_judge(result, "the SVD vectors of the training reviews", "vectors")
     if not isinstance(vectors, np.ndarray):
         raise Refused("svd_embedding(ppmi(cooccurrence_matrix(training reviews, ...)), 16) gave no vectors to "
                       f"judge ({'; '.join(f'{k}: {v}' for k, v in list(result.get('errors', {}).items())[:2])})")
