@@ -255,3 +255,19 @@ def test_course_check_wants_a_hint_for_every_graded_test_and_no_stray_key():
     assert check.hint_problems(broken) == [
         "ex02_linear_model: graded test test_terms_are_counted_not_just_flagged has no hint in [exercise.test_hints]",
         "ex02_linear_model: test_hints key 'no_such_test' names no graded test of the exercise"]
+
+
+def test_calibrated_figures_and_a_comparison_are_shown_beside_the_marks():
+    """A figure of `marks` is printed against its mark, passed or not; an informative comparison after it."""
+    exercise = manifest.get("ex10_similarity")
+    (name, mark), = exercise.marks
+    tests = [{"exercise": exercise.id, "points": exercise.points, "passed": True, "message": "", "name": "all"}]
+    results = {**EX02_SOLUTIONS, "exercises": {exercise.id: {
+        "score": exercise.points, "max_score": exercise.points, "tests": tests,
+        "figures": {name: mark + 0.05, "compared": "a comparison for the student"}}}}
+    flat = " ".join(report.render_text(results, symbols=ASCII).split())
+    assert f"{name.replace('_', ' ')} {mark + 0.05:.4f} (reached the pass mark {mark:.2f})" in flat
+    assert "a comparison for the student" in flat
+    results["exercises"][exercise.id]["figures"][name] = mark - 0.05
+    flat = " ".join(report.render_text(results, symbols=ASCII).split())
+    assert f"{mark - 0.05:.4f} (below the pass mark {mark:.2f})" in flat

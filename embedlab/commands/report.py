@@ -52,9 +52,20 @@ class Section:
 
 
 def _figures(exercise: manifest.Exercise, figures: dict) -> str | None:
-    """The test accuracy and AUC reached, against the pass marks and the course's own figures."""
-    if not exercise.is_model:
-        return None
+    """The figures measured, against their pass marks: test accuracy and AUC (with the course's own figures)
+    for a model, each calibrated figure of `marks`, and an informative test's comparison (``compared``)."""
+    parts = [_model_figures(exercise, figures)] if exercise.is_model else []
+    for name, mark in exercise.marks:
+        value = figures.get(name)
+        if isinstance(value, (int, float)):
+            parts.append(f"{name.replace('_', ' ')} {value:.4f} ({'reached' if value >= mark else 'below'} the pass "
+                         f"mark {mark:.2f})")
+    if isinstance(figures.get("compared"), str):
+        parts.append(figures["compared"])
+    return "; ".join(parts) or None
+
+
+def _model_figures(exercise: manifest.Exercise, figures: dict) -> str:
     if not figures.get("accuracy") and not figures.get("auc"):
         return "test accuracy and AUC: not measured (the grader could not score this model's predictions)"
     parts = []
