@@ -173,7 +173,12 @@ def fingerprints(terms: Iterable[str]) -> np.ndarray:
 
 def buckets(terms: Iterable[str], num_bins: int) -> np.ndarray:
     """Every term's bucket at `num_bins` (int64)."""
-    return (fingerprints(terms) % np.uint64(num_bins)).astype(np.int64)
+    return buckets_of(fingerprints(terms), num_bins)
+
+
+def buckets_of(prints: np.ndarray, num_bins: int) -> np.ndarray:
+    """The buckets at `num_bins` (int64) of fingerprints already computed (`fingerprints`)."""
+    return (prints % np.uint64(num_bins)).astype(np.int64)
 
 
 def shared_buckets(terms: Sequence[str], term_buckets: Sequence[int]) -> list[tuple[str, str]]:

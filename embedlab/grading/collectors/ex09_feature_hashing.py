@@ -62,7 +62,7 @@ def _cached_fingerprints(table: TermTable) -> np.ndarray:
 def term_pairs(rng: np.random.Generator, terms: tuple[str, ...], fingerprints: np.ndarray,
                num_bins: int) -> list[list[str]]:
     """`PAIRS` pairs of training terms that share a bucket at `num_bins` and `PAIRS` that do not, shuffled."""
-    buckets = (fingerprints % np.uint64(num_bins)).astype(np.int64)
+    buckets = hashing.buckets_of(fingerprints, num_bins)
     sizes = np.bincount(buckets, minlength=num_bins)
     crowded = rng.choice(np.flatnonzero(sizes > 1), size=PAIRS, replace=False)
     pairs = []
@@ -150,7 +150,7 @@ class HashedLinear:
     def logits(self, table: TermTable, distinct: bool = False, fingerprints=None) -> np.ndarray:
         size = len(self.scores) - self.offset
         prints = hashing.fingerprints(table.terms) if fingerprints is None else fingerprints
-        columns = self.offset + (prints % np.uint64(size)).astype(np.int64)
+        columns = self.offset + hashing.buckets_of(prints, size)
         owners, cells = table.owners(), columns[table.ids]
         if distinct:  # multi_hot: a bucket counts once per review
             codes = np.unique(owners * len(self.scores) + cells)
@@ -240,7 +240,7 @@ def comparison(data_dir: Path, num_bins: int) -> dict[str, float]:
     from embedlab.vocabulary import INFORMATIVE_TERMS
 
     table, fingerprints = train_fingerprints(data_dir)
-    buckets = (fingerprints % np.uint64(num_bins)).astype(np.int64)
+    buckets = hashing.buckets_of(fingerprints, num_bins)
     top = buckets[np.argsort(-table.totals(), kind="stable")[:20_000]]
     sizes = np.bincount(top, minlength=num_bins)
     everyone = np.bincount(buckets, minlength=num_bins)
